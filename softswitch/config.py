@@ -1,0 +1,141 @@
+"""Settings: defaults < TOML file < environment (`SOFTSWITCH_*`) < command-line flags.
+
+The TOML file is optional; its path comes from `--config` or `SOFTSWITCH_CONFIG`. Keys are the
+field names below, at the top level of the file:
+
+    sip_port = 5060
+    realm = "county.example"
+    database_url = "postgresql://softswitch@db/softswitch"
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["CONFIG_ENV", "ConfigError", "Settings", "load_settings", "resolve_database_url"]
+
+CONFIG_ENV = "SOFTSWITCH_CONFIG"
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+_config_file: ContextVar[Path | None] = ContextVar("softswitch_config_file", default=None)
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used; the message is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOFTSWITCH_",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    sip_host: str = "0.0.0.0"
+    sip_port: int = Field(5060, ge=0, le=65535, description="UDP and TCP listen on this port")
+    data_dir: Path = Path("./softswitch-data")
+    database_url: str | None = Field(None, description="None: an embedded PostgreSQL")
+    realm: str = Field("softswitch", min_length=1)
+    node: str = Field(default_factory=socket.gethostname, min_length=1)
+    min_expires: int = Field(60, ge=1)
+    max_expires: int = Field(3600, ge=1)
+    default_expires: int = Field(3600, ge=1)
+    nonce_lifetime: int = Field(300, ge=1)
+    max_message_size: int = Field(65535, ge=1024, le=1 << 24)
+    tcp_idle_timeout: int = Field(600, ge=1)
+    log_level: LogLevel = "info"
+    http_port: int = Field(8080, ge=0, le=65535)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _expires_in_order(self) -> Settings:
+        if not self.min_expires <= self.default_expires <= self.max_expires:
+            raise ValueError(
+                "expires must satisfy min_expires <= default_expires <= max_expires "
+                f"(got {self.min_expires}, {self.default_expires}, {self.max_expires})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_file.get()
+        if path is None and os.environ.get(CONFIG_ENV):
+            path = Path(os.environ[CONFIG_ENV])
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path))
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file (`config`, else `$SOFTSWITCH_CONFIG`), the environment and
+    `overrides` (command-line flags; `None` values are ignored). Raises `ConfigError`."""
+    path_text = str(config) if config is not None else os.environ.get(CONFIG_ENV) or None
+    path = Path(path_text).expanduser() if path_text else None
+    if path is not None:
+        _check_toml(path)
+    flags = {key: value for key, value in overrides.items() if value is not None}
+    token = _config_file.set(path)
+    try:
+        return Settings(**flags)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from exc
+    finally:
+        _config_file.reset(token)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured database URL, or that of the embedded server, started if need be."""
+    if settings.database_url:
+        return settings.database_url
+    from softswitch.store.embedded import start_embedded
+
+    return start_embedded(settings.data_dir)
+
+
+def _check_toml(path: Path) -> None:
+    try:
+        with path.open("rb") as file:
+            tomllib.load(file)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting" + (f" in {path}" if path else "")
+        elif "input" in error and not isinstance(error["input"], dict):
+            message += f" (got {error['input']!r})"
+        problems.append(f"{where}: {message}" if where else message)
+    return "invalid settings: " + "; ".join(problems)

@@ -1,0 +1,75 @@
+"""Demo mode: an example exchange with two lines, so a newcomer can register a softphone in a
+minute. The passwords are kept in the data folder, so the lines survive restarts unchanged."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from .config import Settings
+from .sip.digest import compute_ha1
+from .store import Store
+
+DEMO_EXCHANGE = ("ASH", "Ashford", "5551")
+DEMO_LINES = (("5551001", "Ashford 1001"), ("5551002", "Ashford 1002"))
+
+
+async def ensure_demo(store: Store, settings: Settings) -> list[str]:
+    """Create what is missing of the demo; return the lines to print for the newcomer."""
+    code, name, prefix = DEMO_EXCHANGE
+    if await store.get_exchange(code) is None:
+        await store.add_exchange(code, name, prefix)
+    passwords = _load_passwords(settings.data_dir)
+    domain = advertised_host(settings)
+    printed = []
+    for number, display in DEMO_LINES:
+        password = passwords.get(number) or secrets.token_urlsafe(9)
+        passwords[number] = password
+        md5 = compute_ha1(number, settings.realm, password, "MD5")
+        sha = compute_ha1(number, settings.realm, password, "SHA-256")
+        line = await store.get_line(number)
+        if line is None:
+            await store.add_line(number, code, display, md5, sha)
+        elif (line.ha1_md5, line.ha1_sha256) != (md5, sha):
+            await store.set_line_credentials(number, md5, sha)
+        printed.append(f"line {number} password {password} domain {domain}")
+    _save_passwords(settings.data_dir, passwords)
+    return printed
+
+
+def advertised_host(settings: Settings) -> str:
+    """The address phones should use: the listen address, or this machine's first non-loopback
+    IPv4 address when listening on all of them."""
+    host = settings.sip_host.split(",")[0].strip()
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    try:
+        import psutil
+
+        for addresses in psutil.net_if_addrs().values():
+            for address in addresses:
+                if address.family.name == "AF_INET" and not address.address.startswith("127."):
+                    return str(address.address)
+    except ImportError:
+        pass
+    return "127.0.0.1"
+
+
+def _passwords_file(data_dir: Path) -> Path:
+    return Path(data_dir).expanduser() / "demo-lines.json"
+
+
+def _load_passwords(data_dir: Path) -> dict[str, str]:
+    path = _passwords_file(data_dir)
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_passwords(data_dir: Path, passwords: dict[str, str]) -> None:
+    path = _passwords_file(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(passwords, indent=2) + "\n")
+    path.chmod(0o600)

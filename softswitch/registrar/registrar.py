@@ -1,0 +1,252 @@
+"""The registrar: REGISTER processing per RFC 3261 §10.3, with digest authentication.
+
+A change is committed to PostgreSQL (the store's group commit) before the location service
+sees it and before the 200 OK goes out, so an answered registration survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from email.utils import formatdate
+
+from ..sip import (
+    NameAddr,
+    Request,
+    Response,
+    SipError,
+    SipURI,
+    make_response,
+    parse_sip_uri,
+    uri_equal,
+)
+from ..sip.digest import AuthOutcome, DigestAuthenticator
+from ..store import Binding, StoreError
+from ..transport import Peer
+from .location import LocationService
+
+log = logging.getLogger(__name__)
+
+WriteBindings = Callable[[str, Sequence[Binding], Sequence[str]], Awaitable[None]]
+LookupHa1 = Callable[[str, str], "str | None"]
+
+# Extensions a REGISTER may Require that we support (§10.3 step 2).
+SUPPORTED = ("path", "outbound")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrarPolicy:
+    min_expires: int = 60
+    max_expires: int = 3600
+    default_expires: int = 3600
+    max_contacts: int = 10
+
+
+class Registrar:
+    """Answers REGISTER requests. One instance per node."""
+
+    def __init__(
+        self,
+        *,
+        location: LocationService,
+        authenticator: DigestAuthenticator,
+        lookup_ha1: LookupHa1,
+        write_bindings: WriteBindings,
+        node: str,
+        policy: RegistrarPolicy | None = None,
+    ) -> None:
+        self.location = location
+        self.authenticator = authenticator
+        self.lookup_ha1 = lookup_ha1
+        self.write_bindings = write_bindings
+        self.node = node
+        self.policy = policy or RegistrarPolicy()
+        self._line_locks: dict[str, asyncio.Lock] = {}
+
+    async def handle(self, request: Request, peer: Peer, now: float) -> Response:
+        """The final response to a REGISTER. Raises SipError for a malformed request."""
+        # Step 2: extensions the client requires.
+        unsupported = [
+            option for option in request.header_values("require") if option not in SUPPORTED
+        ]
+        if unsupported:
+            return make_response(
+                request,
+                420,
+                to_tag=_tag(request),
+                headers=[("Unsupported", ", ".join(unsupported))],
+            )
+        # Steps 3 and 4: who is asking.
+        auth = self.authenticator.authenticate(
+            request.header_values("authorization") or None, "REGISTER", self.lookup_ha1, now
+        )
+        if auth.outcome is AuthOutcome.BAD_REQUEST:
+            raise SipError(f"bad Authorization: {auth.reason}")
+        if not auth.accepted:
+            log.debug("REGISTER from %r: %s", peer, auth.reason)
+            return make_response(
+                request,
+                401,
+                to_tag=_tag(request),
+                headers=[("WWW-Authenticate", value) for value in auth.challenges],
+            )
+        # Step 5: the address of record; step 6: may this user change it.
+        to_uri = request.to_addr.uri
+        if not isinstance(to_uri, SipURI) or to_uri.user is None:
+            return make_response(request, 404, "Not a line of this exchange", to_tag=_tag(request))
+        line = to_uri.user
+        if line != auth.username:
+            return make_response(request, 403, "Not your line", to_tag=_tag(request))
+        lock = self._line_locks.get(line)
+        if lock is None:
+            lock = self._line_locks[line] = asyncio.Lock()
+        try:
+            async with lock:
+                return await self._update(request, peer, line, now)
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._line_locks.pop(line, None)
+
+    async def _update(self, request: Request, peer: Peer, line: str, now: float) -> Response:
+        current = self.location.bindings(line, now)
+        contacts = request.contacts
+        if request.is_wildcard_contact:
+            # §10.3 step 6: "*" only alone and only with Expires: 0.
+            if contacts or len(request.header_values("contact")) != 1 or request.expires != 0:
+                raise SipError("Contact: * needs Expires: 0 and no other contact")
+            await self._commit(line, [], [b.contact for b in current])
+            return self._ok(request, [], now)
+        if not contacts:
+            return self._ok(request, current, now)  # a query (§10.2.3)
+        if len(contacts) > self.policy.max_contacts:
+            return make_response(request, 403, "Too many contacts", to_tag=_tag(request))
+
+        header_expires = request.expires
+        upserts: list[Binding] = []
+        removals: list[str] = []
+        for contact in contacts:
+            expires = self._expires(contact, header_expires)
+            if 0 < expires < self.policy.min_expires:
+                return make_response(
+                    request,
+                    423,
+                    to_tag=_tag(request),
+                    headers=[("Min-Expires", str(self.policy.min_expires))],
+                )
+            existing = _matching(current, contact)
+            # Step 7: a binding from the same Call-ID only moves forward in CSeq.
+            if (
+                existing is not None
+                and existing.call_id == request.call_id
+                and request.cseq.number <= existing.cseq
+            ):
+                return make_response(request, 500, "Out of order CSeq", to_tag=_tag(request))
+            if existing is not None and existing.contact != str(contact.uri):
+                removals.append(existing.contact)  # same device, new contact address
+            if expires == 0:
+                if existing is not None:
+                    removals.append(existing.contact)
+                continue
+            upserts.append(self._binding(request, peer, line, contact, expires, now))
+        await self._commit(line, upserts, removals)
+        return self._ok(request, self.location.bindings(line, now), now)
+
+    def _expires(self, contact: NameAddr, header_expires: int | None) -> int:
+        value = contact.params.get("expires")
+        if value is not None:
+            if not value.isdigit():
+                raise SipError(f"bad expires parameter {value!r}")
+            expires = int(value)
+        elif header_expires is not None:
+            expires = header_expires
+        else:
+            expires = self.policy.default_expires
+        return min(expires, self.policy.max_expires)
+
+    def _binding(
+        self, request: Request, peer: Peer, line: str, contact: NameAddr, expires: int, now: float
+    ) -> Binding:
+        q_text = contact.params.get("q")
+        try:
+            q = float(q_text) if q_text is not None else 1.0
+        except ValueError as err:
+            raise SipError(f"bad q value {q_text!r}") from err
+        if not 0.0 <= q <= 1.0:
+            raise SipError(f"q value {q_text!r} out of range")
+        instance = contact.params.get("+sip.instance")
+        reg_id = contact.params.get("reg-id")
+        return Binding(
+            line_number=line,
+            contact=str(contact.uri),
+            expires_at=now + expires,
+            q=q,
+            call_id=request.call_id,
+            cseq=request.cseq.number,
+            source_transport=peer.transport,
+            source_host=peer.host,
+            source_port=peer.port,
+            local_port=peer.local_port,
+            instance_id=instance.strip('"') if instance else None,
+            reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
+            user_agent=request.header("user-agent"),
+            path=tuple(request.header_values("path")),
+            node=self.node,
+        )
+
+    async def _commit(self, line: str, upserts: list[Binding], removals: list[str]) -> None:
+        removals = [c for c in dict.fromkeys(removals) if all(b.contact != c for b in upserts)]
+        if not upserts and not removals:
+            return
+        try:
+            await self.write_bindings(line, upserts, removals)
+        except StoreError as err:
+            log.error("bindings of line %s not saved: %s", line, err)
+            raise SipError("Bindings not saved", 500) from err
+        self.location.apply(line, upserts, removals)
+
+    def _ok(self, request: Request, bindings: Sequence[Binding], now: float) -> Response:
+        headers = [
+            ("Contact", f"<{b.contact}>;expires={max(0, int(b.expires_at - now))}" + _q(b))
+            for b in bindings
+        ]
+        headers.append(("Date", formatdate(now, usegmt=True)))
+        if request.header_values("path"):
+            headers.extend(("Path", p) for p in request.header_values("path"))
+        return make_response(request, 200, to_tag=_tag(request), headers=headers)
+
+
+def _q(binding: Binding) -> str:
+    return "" if binding.q == 1.0 else f";q={binding.q:g}"
+
+
+def _matching(bindings: Sequence[Binding], contact: NameAddr) -> Binding | None:
+    """The binding this Contact refreshes: the same device (+sip.instance, RFC 5626 §6), else
+    the same URI by the comparison rules of §19.1.4."""
+    instance = contact.params.get("+sip.instance")
+    if instance is not None:
+        instance = instance.strip('"')
+        reg_id = contact.params.get("reg-id")
+        for binding in bindings:
+            if binding.instance_id == instance and (
+                reg_id is None or str(binding.reg_id) == reg_id
+            ):
+                return binding
+    uri = contact.uri
+    for binding in bindings:
+        if binding.contact == str(uri):
+            return binding
+        if isinstance(uri, SipURI):
+            try:
+                if uri_equal(parse_sip_uri(binding.contact), uri):
+                    return binding
+            except SipError:
+                continue
+    return None
+
+
+def _tag(request: Request) -> str:
+    """The To tag of our answers to a REGISTER: stable for its Call-ID, never random state."""
+    return f"r{zlib.crc32(request.call_id.encode()):08x}"

@@ -1,0 +1,225 @@
+"""The softswitch process: settings in, sockets and database up, requests to their handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .config import Settings, resolve_database_url
+from .demo import ensure_demo
+from .registrar import LocationService, Registrar, RegistrarPolicy
+from .sip import Request, SipError, make_response
+from .sip.digest import DigestAuthenticator
+from .store import Store, redact_url
+from .transport import Peer
+from .transport.endpoint import ServerTransactionHandle, SipEndpoint
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, NOTIFY, UPDATE, INFO"
+ACCEPT = "application/sdp"
+SUPPORTED = "path, outbound"
+EXPIRY_SWEEP_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    host: str
+    port: int
+
+
+class Softswitch:
+    """One node: SIP listeners, the registrar, and the database behind them."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.location = LocationService()
+        self.credentials: dict[str, tuple[str, str]] = {}
+        self.authenticator = DigestAuthenticator(
+            settings.realm, secrets.token_bytes(32), settings.nonce_lifetime, scope=settings.node
+        )
+        self.registrar = Registrar(
+            location=self.location,
+            authenticator=self.authenticator,
+            lookup_ha1=self._lookup_ha1,
+            write_bindings=store.write_bindings,
+            node=settings.node,
+            policy=RegistrarPolicy(
+                min_expires=settings.min_expires,
+                max_expires=settings.max_expires,
+                default_expires=settings.default_expires,
+            ),
+        )
+        self.endpoint = SipEndpoint(
+            self._on_request,
+            max_message_size=settings.max_message_size,
+            tcp_idle_timeout=settings.tcp_idle_timeout,
+        )
+        self.listening: list[Listening] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, settings: Settings, database_url: str) -> Softswitch:
+        store = await Store.open(database_url)
+        try:
+            await store.migrate()
+        except Exception:
+            await store.close()
+            raise
+        return cls(settings, store)
+
+    async def start(self) -> None:
+        now = time.time()
+        self.credentials = await self.store.load_credentials()
+        self.location.load(await self.store.load_bindings(now))
+        await self.store.listen_lines(self._line_changed)
+        for host in _hosts(self.settings.sip_host):
+            port = await self.endpoint.listen(host, self.settings.sip_port)
+            self.listening.append(Listening(host, port))
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.endpoint.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.close()
+
+    @property
+    def sip_port(self) -> int:
+        return self.listening[0].port
+
+    # -- credentials -------------------------------------------------------------------------
+
+    def _lookup_ha1(self, username: str, algorithm: str) -> str | None:
+        entry = self.credentials.get(username)
+        if entry is None:
+            return None
+        return entry[0] if algorithm == "MD5" else entry[1]
+
+    async def _line_changed(self, number: str) -> None:
+        """A line was added, changed or removed by another process (NOTIFY)."""
+        line = await self.store.get_line(number)
+        if line is None or line.ha1_md5 is None or line.ha1_sha256 is None:
+            self.credentials.pop(number, None)
+            if line is None:
+                self.location.remove_line(number)
+        else:
+            self.credentials[number] = (line.ha1_md5, line.ha1_sha256)
+
+    async def _sweep_expired(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+            now = time.time()
+            gone = self.location.expire(now)
+            try:
+                await self.store.delete_expired_bindings(now)
+            except Exception as err:  # the sweep must outlive a database outage
+                log.warning("could not delete expired bindings: %s", err)
+            for binding in gone:
+                log.info(
+                    "binding expired: line %s contact %s", binding.line_number, binding.contact
+                )
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _on_request(self, request: Request, peer: Peer, tx: ServerTransactionHandle) -> None:
+        method = request.method
+        if method == "REGISTER":
+            self._spawn(self._register(request, peer, tx))
+        elif method == "OPTIONS":
+            self.endpoint.respond(
+                tx,
+                make_response(
+                    request,
+                    200,
+                    to_tag=tx.to_tag,
+                    headers=[("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", SUPPORTED)],
+                ),
+            )
+        elif method == "CANCEL":
+            self.endpoint.respond(tx, make_response(request, 481, to_tag=tx.to_tag))
+        elif method in ALLOW:
+            self.endpoint.respond(
+                tx, make_response(request, 480, "No route for calls yet", to_tag=tx.to_tag)
+            )
+        else:
+            self.endpoint.respond(
+                tx,
+                make_response(request, 405, to_tag=tx.to_tag, headers=[("Allow", ALLOW)]),
+            )
+
+    async def _register(self, request: Request, peer: Peer, tx: ServerTransactionHandle) -> None:
+        try:
+            response = await self.registrar.handle(request, peer, time.time())
+        except SipError as err:
+            response = make_response(
+                request, err.status, err.reason if err.status != 500 else None, to_tag=tx.to_tag
+            )
+            if err.status == 500:
+                response.add_header("Retry-After", "5")
+        self.endpoint.respond(tx, response)
+
+    def _spawn(self, coroutine: object) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("request handler failed", exc_info=task.exception())
+
+
+def _hosts(value: str) -> Sequence[str]:
+    return [h.strip() for h in value.split(",") if h.strip()]
+
+
+def install_event_loop_policy() -> None:
+    """uvloop when it is installed: the same work for less CPU."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def serve(settings: Settings, *, demo: bool = False) -> None:
+    database_url = await asyncio.to_thread(resolve_database_url, settings)
+    switch = await Softswitch.open(settings, database_url)
+    try:
+        demo_lines = await ensure_demo(switch.store, settings) if demo else []
+        await switch.start()
+        for listening in switch.listening:
+            print(f"listening for SIP on udp and tcp {listening.host}:{listening.port}", flush=True)
+        print(f"database {redact_url(database_url)}", flush=True)
+        for line in demo_lines:
+            print(line, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        print("stopping", flush=True)
+    finally:
+        await switch.stop()
+
+
+def run(settings: Settings, demo: bool = False) -> int:
+    install_event_loop_policy()
+    asyncio.run(serve(settings, demo=demo))
+    return 0

@@ -1,0 +1,36 @@
+"""Errors of the SIP layer.
+
+A peer's mistake carries the status to answer with, so it can be raised deep inside a parser and
+turned into a response once, at the boundary. Our own mistakes are plain exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .message import Request
+
+
+class SipError(Exception):
+    """Something a peer sent that we answer with a SIP status."""
+
+    status: int = 400
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        if status is not None:
+            self.status = status
+
+
+class ParseError(SipError):
+    """A message (or a part of one) that does not follow the grammar of RFC 3261 §25.
+
+    `request` is set when enough of a request was readable (request line, Via, Call-ID, CSeq,
+    From and To) to answer it with a 400 carrying the reason.
+    """
+
+    def __init__(self, reason: str, request: Request | None = None) -> None:
+        super().__init__(reason, 400)
+        self.request = request

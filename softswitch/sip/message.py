@@ -1,0 +1,438 @@
+"""SIP requests and responses: parsing from bytes, lazy access to headers, serializing.
+
+A message keeps its header fields as written, in order; structured values (Via, From, To,
+CSeq, Contact, the Request-URI) are parsed on first use and cached. Parsing a datagram costs a
+split of the header lines and a look at the five headers every element needs (§8.1.1); a
+decision that needs three more headers pays for those three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from .address import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
+from .errors import ParseError, SipError
+from .grammar import WHITESPACE, is_token, split_unquoted
+from .headers import LIST_HEADERS, canonical_name, header_key
+from .status import reason_phrase
+from .uri import URI, parse_uri
+
+SIP_VERSION = "SIP/2.0"
+MAX_HEADER_FIELDS = 256
+
+# One header field: [lookup key, name as written, value].
+Field = list[str]
+
+
+class Message:
+    """What requests and responses share: header fields and a body."""
+
+    __slots__ = ("_cache", "_fields", "body")
+
+    def __init__(self, fields: list[Field] | None = None, body: bytes = b"") -> None:
+        self._fields: list[Field] = fields if fields is not None else []
+        self._cache: dict[str, object] = {}
+        self.body = body
+
+    # -- raw header access -------------------------------------------------------------------
+
+    def header(self, name: str) -> str | None:
+        """The value of the first field named `name` (any spelling, compact or long)."""
+        key = header_key(name)
+        for field in self._fields:
+            if field[0] == key:
+                return field[2]
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of `name`: list headers split at commas across all their lines."""
+        key = header_key(name)
+        values = [field[2] for field in self._fields if field[0] == key]
+        if key in LIST_HEADERS:
+            return [item for value in values for item in split_unquoted(value, ",") if item]
+        return values
+
+    def has(self, name: str) -> bool:
+        key = header_key(name)
+        return any(field[0] == key for field in self._fields)
+
+    def fields(self) -> Iterator[tuple[str, str]]:
+        """(name as written, value) of every field, in order."""
+        for field in self._fields:
+            yield field[1], field[2]
+
+    def add_header(self, name: str, value: str, *, first: bool = False) -> None:
+        """Add a field; `first` puts it above the others of its name (Via, Record-Route)."""
+        key = header_key(name)
+        field = [key, canonical_name(key) if name.lower() == key else name, value]
+        self._cache.pop(key, None)
+        if first:
+            for i, existing in enumerate(self._fields):
+                if existing[0] == key:
+                    self._fields.insert(i, field)
+                    return
+            self._fields.insert(0 if key == "via" else len(self._fields), field)
+        else:
+            self._fields.append(field)
+
+    def set_header(self, name: str, value: str) -> None:
+        """Replace every field of this name with one, kept where the first one was."""
+        key = header_key(name)
+        self._cache.pop(key, None)
+        for i, field in enumerate(self._fields):
+            if field[0] == key:
+                field[2] = value
+                self._fields[i + 1 :] = [f for f in self._fields[i + 1 :] if f[0] != key]
+                return
+        self._fields.append([key, canonical_name(key), value])
+
+    def remove_header(self, name: str) -> None:
+        key = header_key(name)
+        self._cache.pop(key, None)
+        self._fields = [f for f in self._fields if f[0] != key]
+
+    def pop_first_value(self, name: str) -> str | None:
+        """Remove and return the topmost value of a list header (the top Via, the first Route)."""
+        key = header_key(name)
+        for i, field in enumerate(self._fields):
+            if field[0] == key:
+                self._cache.pop(key, None)
+                items = split_unquoted(field[2], ",")
+                if len(items) <= 1:
+                    del self._fields[i]
+                else:
+                    field[2] = ", ".join(items[1:])
+                return items[0]
+        return None
+
+    def replace_first_value(self, name: str, value: str) -> None:
+        """Replace the topmost value of a list header in place (a stamped top Via)."""
+        key = header_key(name)
+        for field in self._fields:
+            if field[0] == key:
+                items = split_unquoted(field[2], ",")
+                field[2] = value if len(items) == 1 else ", ".join([value, *items[1:]])
+                return
+        raise KeyError(name)
+
+    # -- parsed values -----------------------------------------------------------------------
+
+    @property
+    def vias(self) -> list[Via]:
+        vias = self._cache.get("via")
+        if vias is None:
+            vias = [parse_via(v) for v in self.header_values("via")]
+            self._cache["via"] = vias
+        return vias  # type: ignore[return-value]
+
+    @property
+    def top_via(self) -> Via:
+        vias = self.vias
+        if not vias:
+            raise ParseError("no Via")
+        return vias[0]
+
+    @property
+    def call_id(self) -> str:
+        value = self.header("call-id")
+        if value is None:
+            raise ParseError("no Call-ID")
+        return value
+
+    @property
+    def cseq(self) -> CSeq:
+        cseq = self._cache.get("cseq")
+        if cseq is None:
+            value = self.header("cseq")
+            if value is None:
+                raise ParseError("no CSeq")
+            cseq = self._cache["cseq"] = parse_cseq(value)
+        return cseq  # type: ignore[return-value]
+
+    @property
+    def from_addr(self) -> NameAddr:
+        return self._name_addr("from")
+
+    @property
+    def to_addr(self) -> NameAddr:
+        return self._name_addr("to")
+
+    def _name_addr(self, key: str) -> NameAddr:
+        addr = self._cache.get(key)
+        if addr is None:
+            value = self.header(key)
+            if value is None:
+                raise ParseError(f"no {canonical_name(key)}")
+            addr = self._cache[key] = parse_name_addr(value)
+        return addr  # type: ignore[return-value]
+
+    @property
+    def contacts(self) -> list[NameAddr]:
+        """Contact values; a `Contact: *` is not a NameAddr, see `is_wildcard_contact`."""
+        contacts = self._cache.get("contact")
+        if contacts is None:
+            contacts = [parse_name_addr(v) for v in self.header_values("contact") if v != "*"]
+            self._cache["contact"] = contacts
+        return contacts  # type: ignore[return-value]
+
+    @property
+    def is_wildcard_contact(self) -> bool:
+        return "*" in self.header_values("contact")
+
+    def address_list(self, name: str) -> list[NameAddr]:
+        """Route, Record-Route, Path: every entry in order."""
+        key = header_key(name)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = [parse_name_addr(v) for v in self.header_values(key)]
+        return cached  # type: ignore[return-value]
+
+    def int_header(self, name: str) -> int | None:
+        """A header whose value is a non-negative integer (Expires, Max-Forwards, Min-Expires)."""
+        value = self.header(name)
+        if value is None:
+            return None
+        value = value.strip(WHITESPACE)
+        if not value.isdigit() or len(value) > 10:
+            raise ParseError(f"bad {canonical_name(header_key(name))} value {value!r}")
+        return int(value)
+
+    @property
+    def max_forwards(self) -> int | None:
+        return self.int_header("max-forwards")
+
+    @property
+    def expires(self) -> int | None:
+        return self.int_header("expires")
+
+    # -- bytes -------------------------------------------------------------------------------
+
+    def _start_line(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        lines = [self._start_line()]
+        for key, name, value in self._fields:
+            if key != "content-length":
+                lines.append(f"{name}: {value}")
+        lines.append(f"Content-Length: {len(self.body)}")
+        head = "\r\n".join(lines) + "\r\n\r\n"
+        return head.encode("utf-8", "surrogateescape") + self.body
+
+    __bytes__ = to_bytes
+
+    def copy_fields(self) -> list[Field]:
+        return [list(f) for f in self._fields]
+
+
+class Request(Message):
+    __slots__ = ("method", "uri", "version")
+
+    def __init__(
+        self,
+        method: str,
+        uri: str | URI,
+        fields: list[Field] | None = None,
+        body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(fields, body)
+        self.method = method
+        self.uri = str(uri)
+        self.version = version
+
+    @property
+    def request_uri(self) -> URI:
+        uri = self._cache.get("@ruri")
+        if uri is None:
+            uri = self._cache["@ruri"] = parse_uri(self.uri)
+        return uri  # type: ignore[return-value]
+
+    def set_uri(self, uri: str | URI) -> None:
+        self.uri = str(uri)
+        self._cache.pop("@ruri", None)
+
+    def _start_line(self) -> str:
+        return f"{self.method} {self.uri} {self.version}"
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri}>"
+
+
+class Response(Message):
+    __slots__ = ("reason", "status", "version")
+
+    def __init__(
+        self,
+        status: int,
+        reason: str | None = None,
+        fields: list[Field] | None = None,
+        body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(fields, body)
+        self.status = status
+        self.reason = reason if reason is not None else reason_phrase(status)
+        self.version = version
+
+    def _start_line(self) -> str:
+        return f"{self.version} {self.status} {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason}>"
+
+
+# Headers a response copies from its request (§8.2.6.2).
+_COPIED_TO_RESPONSE = frozenset({"via", "from", "to", "call-id", "cseq"})
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> Response:
+    """A response to `request` with Via, From, To, Call-ID and CSeq copied (§8.2.6.2).
+
+    `to_tag` is added to To when the request's To has none (a UAS's or a stateful element's own
+    final responses); a 100 Trying never gets one.
+    """
+    fields = [list(f) for f in request._fields if f[0] in _COPIED_TO_RESPONSE]
+    if to_tag is not None and status > 100:
+        for field in fields:
+            if field[0] == "to":
+                if request.to_addr.tag is None:
+                    field[2] = f"{field[2]};tag={to_tag}"
+                break
+    if status == 100:
+        timestamp = request.header("timestamp")
+        if timestamp is not None:
+            fields.append(["timestamp", "Timestamp", timestamp])
+    response = Response(status, reason, fields, body)
+    for name, value in headers:
+        response.add_header(name, value)
+    return response
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
+    """Parse one message. Raises ParseError (with the partial request where one was readable).
+
+    `datagram`: the bytes are a whole UDP packet, so a missing Content-Length means "to the end"
+    and bytes past Content-Length are discarded (§18.3); on a stream the framer has already cut
+    the message at Content-Length.
+    """
+    end = data.find(b"\r\n\r\n")
+    sep_len = 4
+    if end < 0:
+        end = data.find(b"\n\n")
+        sep_len = 2
+        if end < 0:
+            raise ParseError("no empty line after the headers")
+    head = data[:end].decode("utf-8", "surrogateescape")
+    body = data[end + sep_len :]
+    lines = head.split("\n")
+    start = lines[0].rstrip("\r")
+    message = _parse_start_line(start)
+    message._fields = _parse_fields(lines)
+    try:
+        message.body = _cut_body(message, body, datagram)
+        _check_required(message)
+    except SipError as err:
+        partial = message if isinstance(message, Request) and _answerable(message) else None
+        raise ParseError(err.reason, partial) from None
+    return message
+
+
+def _parse_start_line(line: str) -> Request | Response:
+    if line.startswith("SIP/"):
+        version, _, rest = line.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version != SIP_VERSION:
+            raise ParseError(f"unsupported version {version!r}")
+        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+            raise ParseError(f"bad status code {code!r}")
+        return Response(int(code), reason.strip(), version=version)
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise ParseError(f"bad request line {line[:80]!r}")
+    method, uri, version = parts
+    if not is_token(method):
+        raise ParseError(f"bad method {method[:40]!r}")
+    if not uri or ":" not in uri:
+        raise ParseError(f"bad Request-URI {uri[:80]!r}")
+    if version != SIP_VERSION:
+        if version.upper().startswith("SIP/"):
+            raise SipError(f"unsupported version {version!r}", 505)
+        raise ParseError(f"bad request line {line[:80]!r}")
+    return Request(method, uri, version=version)
+
+
+def _parse_fields(lines: list[str]) -> list[Field]:
+    fields: list[Field] = []
+    for raw in lines[1:]:
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if not line:
+            continue
+        if line[0] in WHITESPACE:
+            if not fields:
+                raise ParseError("continuation line before the first header")
+            fields[-1][2] = f"{fields[-1][2]} {line.strip(WHITESPACE)}"  # LWS folding, §7.3.1
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise ParseError(f"header line without a colon: {line[:60]!r}")
+        name = name.rstrip(WHITESPACE)
+        if not is_token(name):
+            raise ParseError(f"bad header name {name[:60]!r}")
+        fields.append([header_key(name), name, value.strip(WHITESPACE)])
+        if len(fields) > MAX_HEADER_FIELDS:
+            raise ParseError(f"more than {MAX_HEADER_FIELDS} header fields")
+    return fields
+
+
+def _cut_body(message: Message, body: bytes, datagram: bool) -> bytes:
+    length_text = message.header("content-length")
+    if length_text is None:
+        if datagram:
+            return body
+        raise ParseError("no Content-Length on a stream transport")
+    length_text = length_text.strip(WHITESPACE)
+    if not length_text.isdigit() or len(length_text) > 9:
+        raise ParseError(f"bad Content-Length {length_text!r}")
+    length = int(length_text)
+    if len(body) < length:
+        raise ParseError(f"Content-Length {length} is larger than the {len(body)} body bytes")
+    return body[:length]
+
+
+def _check_required(message: Message) -> None:
+    """The fields every element needs (§8.1.1): Via, Call-ID, CSeq, From, To; all parseable."""
+    if not message.vias:
+        raise ParseError("no Via")
+    if not message.call_id:
+        raise ParseError("empty Call-ID")
+    cseq = message.cseq
+    if isinstance(message, Request) and cseq.method != message.method:
+        raise ParseError(f"CSeq method {cseq.method} does not match {message.method}")
+    message.from_addr  # noqa: B018 - parse now, so a broken From is a 400 here and not later
+    message.to_addr  # noqa: B018
+    if message.header("max-forwards") is not None:
+        message.max_forwards  # noqa: B018
+
+
+def _answerable(request: Request) -> bool:
+    """Can a 400 be built for it: top Via, Call-ID, CSeq, From and To readable?"""
+    try:
+        request.top_via  # noqa: B018
+        request.cseq  # noqa: B018
+        request.from_addr  # noqa: B018
+        request.to_addr  # noqa: B018
+        return bool(request.call_id)
+    except SipError:
+        return False

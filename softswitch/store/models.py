@@ -1,0 +1,82 @@
+"""Rows of the store as plain frozen values.
+
+Every timestamp is a float of seconds since the Unix epoch (what `time.time()` returns), so the
+hot path compares numbers and never builds datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ExchangeMode = Literal["automated", "manual"]
+TRANSPORTS = frozenset({"udp", "tcp", "tls", "sctp", "ws", "wss"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange:
+    """A county exchange, served here (no trunks) or reached over SIP trunks."""
+
+    code: str
+    name: str
+    prefix: str
+    mode: ExchangeMode = "automated"
+    trunk_uris: tuple[str, ...] = ()
+    created_at: float | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True when this softswitch serves the exchange itself."""
+        return not self.trunk_uris
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Line:
+    """A subscriber number. The HA1s are `None` for a line without SIP credentials."""
+
+    number: str
+    exchange_code: str
+    display_name: str | None = None
+    line_class: str = "residential"
+    jack_label: str | None = None
+    ha1_md5: str | None = field(default=None, repr=False)
+    ha1_sha256: str | None = field(default=None, repr=False)
+    created_at: float | None = None
+    updated_at: float | None = None
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.ha1_md5 is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Binding:
+    """One registered contact of a line (a row of `bindings`).
+
+    `expires_at` is absolute (epoch seconds). `updated_at` is set by the database when the row
+    is written; it is `None` on a binding that has not been read back.
+    """
+
+    line_number: str
+    contact: str
+    expires_at: float
+    call_id: str
+    cseq: int
+    source_transport: str
+    source_host: str
+    source_port: int
+    local_port: int
+    node: str
+    q: float = 1.0
+    instance_id: str | None = None
+    reg_id: int | None = None
+    user_agent: str | None = None
+    path: tuple[str, ...] = ()
+    updated_at: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.line_number, self.contact)
+
+    def expires_in(self, now: float) -> float:
+        return self.expires_at - now

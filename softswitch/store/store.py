@@ -1,0 +1,339 @@
+"""The store: every SQL statement the softswitch runs, behind typed methods."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from .errors import (
+    DatabaseUnavailableError,
+    DuplicateExchangeError,
+    DuplicateLineError,
+    DuplicatePrefixError,
+    InvalidValueError,
+    UnknownExchangeError,
+    UnknownLineError,
+)
+from .migrate import Migration, apply_migrations
+from .models import Binding, Exchange, ExchangeMode, Line
+from .writer import BindingWriter, WriterStats
+
+__all__ = ["Store", "redact_url"]
+
+log = logging.getLogger(__name__)
+
+_EXCHANGE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}")
+_DIGITS = re.compile(r"[0-9]{1,15}")
+_LINE_CLASS = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_HA1 = {"MD5": re.compile(r"[0-9a-f]{32}"), "SHA-256": re.compile(r"[0-9a-f]{64}")}
+_TRUNK_URI = re.compile(r"sips?:\S+", re.IGNORECASE)
+_MODES = ("automated", "manual")
+
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+)
+
+_EXCHANGE_COLUMNS = """
+    code, name, prefix, mode, trunk_uris,
+    extract(epoch FROM created_at)::float8 AS created_at
+"""
+_LINE_COLUMNS = """
+    number, exchange_code, display_name, line_class, jack_label, ha1_md5, ha1_sha256,
+    extract(epoch FROM created_at)::float8 AS created_at,
+    extract(epoch FROM updated_at)::float8 AS updated_at
+"""
+_BINDING_COLUMNS = """
+    line_number, contact, extract(epoch FROM expires_at)::float8 AS expires_at,
+    round(q::numeric, 3)::float8 AS q, call_id, cseq, source_transport, source_host,
+    source_port, local_port, instance_id, reg_id, user_agent, path, node,
+    extract(epoch FROM updated_at)::float8 AS updated_at
+"""
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by `***`, fit for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable database URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class Store:
+    """PostgreSQL behind typed methods. Open with `await Store.open(url)`."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._writer = BindingWriter(pool)
+
+    @classmethod
+    async def open(
+        cls, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0
+    ) -> Store:
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=min_size, max_size=max_size, timeout=timeout
+            )
+        except (*_UNAVAILABLE, asyncpg.PostgresError, ValueError) as exc:
+            raise DatabaseUnavailableError(
+                f"cannot connect to the database at {redact_url(url)}: {_first_line(exc)}"
+            ) from exc
+        store = cls(pool)
+        store._writer.start()
+        return store
+
+    async def close(self) -> None:
+        """Commit the bindings still queued, then close the connections."""
+        await self._writer.close()
+        await self._pool.close()
+
+    async def migrate(self) -> list[Migration]:
+        """Apply the missing migrations; return those applied."""
+        async with self._pool.acquire() as conn:
+            return await apply_migrations(conn)
+
+    # -- exchanges -----------------------------------------------------------------------
+
+    async def add_exchange(
+        self,
+        code: str,
+        name: str,
+        prefix: str,
+        mode: ExchangeMode = "automated",
+        trunk_uris: Sequence[str] = (),
+    ) -> Exchange:
+        _check(_EXCHANGE_CODE, code, "exchange code", "1-32 of A-Z, 0-9, _ and -")
+        _check(_DIGITS, prefix, "prefix", "1-15 digits")
+        if not name.strip():
+            raise InvalidValueError("exchange name must not be empty")
+        if mode not in _MODES:
+            raise InvalidValueError(f"mode must be automated or manual, not {mode!r}")
+        for uri in trunk_uris:
+            if not _TRUNK_URI.fullmatch(uri):
+                raise InvalidValueError(f"trunk {uri!r} is not a sip: or sips: URI")
+        try:
+            row = await self._fetchrow(
+                f"""
+                INSERT INTO exchanges (code, name, prefix, mode, trunk_uris)
+                VALUES ($1, $2, $3, $4, $5)
+                RETURNING {_EXCHANGE_COLUMNS}
+                """,
+                code,
+                name,
+                prefix,
+                mode,
+                list(trunk_uris),
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "exchanges_prefix_key":
+                raise DuplicatePrefixError(code, prefix) from exc
+            raise DuplicateExchangeError(code) from exc
+        assert row is not None
+        return _exchange(row)
+
+    async def list_exchanges(self) -> list[Exchange]:
+        rows = await self._fetch(f"SELECT {_EXCHANGE_COLUMNS} FROM exchanges ORDER BY code")
+        return [_exchange(row) for row in rows]
+
+    async def get_exchange(self, code: str) -> Exchange | None:
+        row = await self._fetchrow(
+            f"SELECT {_EXCHANGE_COLUMNS} FROM exchanges WHERE code = $1", code
+        )
+        return None if row is None else _exchange(row)
+
+    # -- lines ---------------------------------------------------------------------------
+
+    async def add_line(
+        self,
+        number: str,
+        exchange_code: str,
+        display_name: str | None = None,
+        ha1_md5: str | None = None,
+        ha1_sha256: str | None = None,
+        line_class: str = "residential",
+        jack_label: str | None = None,
+    ) -> Line:
+        """Add a line. Credentials are digest HA1s (both or neither), never a password."""
+        _check(_DIGITS, number, "line number", "1-15 digits")
+        _check(_LINE_CLASS, line_class, "line class", "lower-case letters, digits, _ and -")
+        _check_ha1s(ha1_md5, ha1_sha256)
+        try:
+            row = await self._fetchrow(
+                f"""
+                INSERT INTO lines (number, exchange_code, display_name, line_class, jack_label,
+                                   ha1_md5, ha1_sha256)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                RETURNING {_LINE_COLUMNS}
+                """,
+                number,
+                exchange_code,
+                display_name,
+                line_class,
+                jack_label,
+                ha1_md5,
+                ha1_sha256,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise DuplicateLineError(number) from exc
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise UnknownExchangeError(exchange_code) from exc
+        assert row is not None
+        return _line(row)
+
+    async def list_lines(self, exchange_code: str | None = None) -> list[Line]:
+        if exchange_code is None:
+            rows = await self._fetch(f"SELECT {_LINE_COLUMNS} FROM lines ORDER BY number")
+            return [_line(row) for row in rows]
+        rows = await self._fetch(
+            f"SELECT {_LINE_COLUMNS} FROM lines WHERE exchange_code = $1 ORDER BY number",
+            exchange_code,
+        )
+        if not rows and await self.get_exchange(exchange_code) is None:
+            raise UnknownExchangeError(exchange_code)
+        return [_line(row) for row in rows]
+
+    async def get_line(self, number: str) -> Line | None:
+        row = await self._fetchrow(f"SELECT {_LINE_COLUMNS} FROM lines WHERE number = $1", number)
+        return None if row is None else _line(row)
+
+    async def set_line_credentials(
+        self, number: str, ha1_md5: str | None, ha1_sha256: str | None
+    ) -> None:
+        """Replace a line's HA1s (both `None` to take its credentials away)."""
+        _check_ha1s(ha1_md5, ha1_sha256)
+        row = await self._fetchrow(
+            """
+            UPDATE lines SET ha1_md5 = $2, ha1_sha256 = $3, updated_at = now()
+            WHERE number = $1 RETURNING number
+            """,
+            number,
+            ha1_md5,
+            ha1_sha256,
+        )
+        if row is None:
+            raise UnknownLineError(number)
+
+    async def remove_line(self, number: str) -> None:
+        """Remove a line and, with it, its bindings."""
+        row = await self._fetchrow("DELETE FROM lines WHERE number = $1 RETURNING number", number)
+        if row is None:
+            raise UnknownLineError(number)
+
+    async def load_credentials(self) -> dict[str, tuple[str, str]]:
+        """{number: (ha1_md5, ha1_sha256)} of every line that has credentials."""
+        rows = await self._fetch(
+            "SELECT number, ha1_md5, ha1_sha256 FROM lines WHERE ha1_md5 IS NOT NULL"
+        )
+        return {row["number"]: (row["ha1_md5"], row["ha1_sha256"]) for row in rows}
+
+    # -- bindings ------------------------------------------------------------------------
+
+    async def load_bindings(self, now: float, *, line: str | None = None) -> list[Binding]:
+        """Unexpired bindings (of one line, or all), by line, then q (highest first)."""
+        where = "expires_at > to_timestamp($1::float8)"
+        args: list[object] = [now]
+        if line is not None:
+            where += " AND line_number = $2"
+            args.append(line)
+        rows = await self._fetch(
+            f"SELECT {_BINDING_COLUMNS} FROM bindings WHERE {where} "
+            "ORDER BY line_number, q DESC, contact",
+            *args,
+        )
+        return [_binding(row) for row in rows]
+
+    async def delete_expired_bindings(self, now: float) -> list[tuple[str, str]]:
+        """Delete bindings expired at `now`; return their (line, contact)."""
+        rows = await self._fetch(
+            """
+            DELETE FROM bindings WHERE expires_at <= to_timestamp($1::float8)
+            RETURNING line_number, contact
+            """,
+            now,
+        )
+        return [(row["line_number"], row["contact"]) for row in rows]
+
+    async def write_bindings(
+        self, line: str, upserts: Sequence[Binding] = (), removals: Sequence[str] = ()
+    ) -> None:
+        """Add or refresh `upserts` and delete the contacts `removals` of `line`.
+
+        Returns once committed. Concurrent calls share one transaction (group commit). Raises
+        `UnknownLineError` if the line does not exist (any more), `InvalidValueError` for a
+        binding the schema refuses, `DatabaseUnavailableError` if the database cannot be reached.
+        """
+        await self._writer.write(line, upserts, removals)
+
+    async def remove_all_bindings(self, line: str) -> None:
+        """Delete every binding of `line` (a `Contact: *` registration), in write order."""
+        await self._writer.write(line, remove_all=True)
+
+    @property
+    def writer_stats(self) -> WriterStats:
+        return self._writer.stats
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        try:
+            return await self._pool.fetch(query, *args)
+        except _UNAVAILABLE as exc:
+            raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
+        except asyncpg.CheckViolationError as exc:
+            raise InvalidValueError(f"refused by the database: {_first_line(exc)}") from exc
+
+    async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        rows = await self._fetch(query, *args)
+        return rows[0] if rows else None
+
+
+def _check(pattern: re.Pattern[str], value: str, what: str, rule: str) -> None:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidValueError(f"{what} {value!r} is not valid ({rule})")
+
+
+def _check_ha1s(ha1_md5: str | None, ha1_sha256: str | None) -> None:
+    if (ha1_md5 is None) != (ha1_sha256 is None):
+        raise InvalidValueError("give both HA1s (MD5 and SHA-256) or neither")
+    if ha1_md5 is not None and not _HA1["MD5"].fullmatch(ha1_md5):
+        raise InvalidValueError("ha1_md5 must be 32 lower-case hex digits")
+    if ha1_sha256 is not None and not _HA1["SHA-256"].fullmatch(ha1_sha256):
+        raise InvalidValueError("ha1_sha256 must be 64 lower-case hex digits")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _exchange(row: asyncpg.Record) -> Exchange:
+    return Exchange(
+        code=row["code"],
+        name=row["name"],
+        prefix=row["prefix"],
+        mode=row["mode"],
+        trunk_uris=tuple(row["trunk_uris"]),
+        created_at=row["created_at"],
+    )
+
+
+def _line(row: asyncpg.Record) -> Line:
+    return Line(**dict(row.items()))
+
+
+def _binding(row: asyncpg.Record) -> Binding:
+    values = dict(row.items())
+    values["path"] = tuple(values["path"])
+    return Binding(**values)

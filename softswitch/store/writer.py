@@ -1,0 +1,282 @@
+"""Group commit for bindings: concurrent writes share one transaction.
+
+Callers queue a change and wait on a future. One background task takes everything queued,
+collapses it to the final state per (line, contact), writes it in one transaction and resolves
+every caller's future once it is committed. While a batch commits, new changes queue up, so the
+batch size follows the load with no added delay. If a batch is refused (a row the database
+will not take: the line was removed meanwhile, a value out of range), its changes are retried
+one by one, so one bad change fails only its own caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from .errors import (
+    DatabaseUnavailableError,
+    InvalidValueError,
+    StoreClosedError,
+    StoreError,
+    UnknownLineError,
+)
+from .models import Binding
+
+__all__ = ["BindingWriter", "WriterStats"]
+
+log = logging.getLogger(__name__)
+
+_CLEAR = "DELETE FROM bindings WHERE line_number = ANY($1::text[])"
+
+_REMOVE = """
+DELETE FROM bindings AS b
+USING unnest($1::text[], $2::text[]) AS gone (line_number, contact)
+WHERE b.line_number = gone.line_number AND b.contact = gone.contact
+"""
+
+_UPSERT = """
+INSERT INTO bindings (
+    line_number, contact, expires_at, q, call_id, cseq, source_transport, source_host,
+    source_port, local_port, instance_id, reg_id, user_agent, path, node, updated_at
+) VALUES (
+    $1, $2, to_timestamp($3::float8), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now()
+)
+ON CONFLICT (line_number, contact) DO UPDATE SET
+    expires_at = EXCLUDED.expires_at,
+    q = EXCLUDED.q,
+    call_id = EXCLUDED.call_id,
+    cseq = EXCLUDED.cseq,
+    source_transport = EXCLUDED.source_transport,
+    source_host = EXCLUDED.source_host,
+    source_port = EXCLUDED.source_port,
+    local_port = EXCLUDED.local_port,
+    instance_id = EXCLUDED.instance_id,
+    reg_id = EXCLUDED.reg_id,
+    user_agent = EXCLUDED.user_agent,
+    path = EXCLUDED.path,
+    node = EXCLUDED.node,
+    updated_at = now()
+"""
+
+# Errors that say "this data is refused", as opposed to "the database is not there".
+# ValueError covers asyncpg's client-side encoding errors ("invalid input for query argument").
+_REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError, ValueError)
+_UNAVAILABLE = (
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    OSError,
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    """Counters of the binding writer since the store was opened."""
+
+    calls: int  # changes submitted
+    transactions: int  # transactions committed, batches and single retries alike
+    retries: int  # changes re-run alone after their batch was refused
+    failures: int  # changes whose caller got an error
+
+
+@dataclass(slots=True)
+class _Change:
+    line: str
+    upserts: tuple[Binding, ...]
+    removals: tuple[str, ...]
+    remove_all: bool
+    future: asyncio.Future[None]
+
+
+class BindingWriter:
+    """The single writer of the `bindings` table for one store."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 2000) -> None:
+        self._pool = pool
+        self._max_batch = max_batch
+        self._pending: list[_Change] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._calls = 0
+        self._transactions = 0
+        self._retries = 0
+        self._failures = 0
+
+    @property
+    def stats(self) -> WriterStats:
+        return WriterStats(self._calls, self._transactions, self._retries, self._failures)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="softswitch-binding-writer"
+            )
+
+    async def write(
+        self,
+        line: str,
+        upserts: Sequence[Binding] = (),
+        removals: Sequence[str] = (),
+        *,
+        remove_all: bool = False,
+    ) -> None:
+        """Queue a change and return once it is committed.
+
+        Cancelling the caller does not withdraw a change that is already queued.
+        """
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        upserts = tuple(upserts)
+        removals = tuple(removals)
+        for binding in upserts:
+            if binding.line_number != line:
+                raise InvalidValueError(
+                    f"binding for line {binding.line_number} written under line {line}"
+                )
+        overlap = {binding.contact for binding in upserts}.intersection(removals)
+        if overlap:
+            raise InvalidValueError(f"contact both added and removed: {sorted(overlap)[0]}")
+        if not upserts and not removals and not remove_all:
+            return
+        self.start()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Change(line, upserts, removals, remove_all, future))
+        self._calls += 1
+        self._wakeup.set()
+        await future
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        self._closed = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._commit(batch)
+            if self._closed:
+                return
+
+    async def _commit(self, batch: list[_Change]) -> None:
+        try:
+            await self._execute(batch)
+        except _REFUSED as exc:
+            if len(batch) == 1:
+                self._fail(batch[0], _translate(batch[0], exc))
+                return
+            log.info("binding batch of %d refused (%s); retrying one by one", len(batch), exc)
+            await self._retry_singly(batch)
+            return
+        except _UNAVAILABLE as exc:
+            self._fail_all(batch, DatabaseUnavailableError(f"bindings not written: {exc}"))
+            return
+        except Exception as exc:  # keep the writer alive; the callers get the error
+            log.exception("binding batch of %d failed", len(batch))
+            self._fail_all(batch, StoreError(f"bindings not written: {exc}"))
+            return
+        for change in batch:
+            if not change.future.done():
+                change.future.set_result(None)
+
+    async def _retry_singly(self, batch: list[_Change]) -> None:
+        for change in batch:
+            self._retries += 1
+            try:
+                await self._execute([change])
+            except _REFUSED as exc:
+                self._fail(change, _translate(change, exc))
+            except _UNAVAILABLE as exc:
+                self._fail(change, DatabaseUnavailableError(f"bindings not written: {exc}"))
+            except Exception as exc:  # keep the writer alive; the caller gets the error
+                log.exception("binding change for line %s failed", change.line)
+                self._fail(change, StoreError(f"bindings not written: {exc}"))
+            else:
+                if not change.future.done():
+                    change.future.set_result(None)
+
+    async def _execute(self, batch: list[_Change]) -> None:
+        clears, removals, upserts = _collapse(batch)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if clears:
+                await conn.execute(_CLEAR, clears)
+            if removals:
+                await conn.execute(
+                    _REMOVE, [line for line, _ in removals], [c for _, c in removals]
+                )
+            if upserts:
+                await conn.executemany(_UPSERT, [_upsert_args(b) for b in upserts])
+        self._transactions += 1
+
+    def _fail(self, change: _Change, exc: Exception) -> None:
+        self._failures += 1
+        if not change.future.done():
+            change.future.set_exception(exc)
+
+    def _fail_all(self, batch: list[_Change], exc: Exception) -> None:
+        for change in batch:
+            self._fail(change, exc)
+
+
+def _collapse(
+    batch: list[_Change],
+) -> tuple[list[str], list[tuple[str, str]], list[Binding]]:
+    """Reduce a batch, in order, to lines to clear, then contacts to delete, then rows to upsert.
+
+    Clears run first, so an upsert that came after a clear of its line survives and one that came
+    before is dropped; the deletes and upserts that remain touch distinct keys.
+    """
+    clears: list[str] = []
+    final: dict[tuple[str, str], Binding | None] = {}
+    for change in batch:
+        if change.remove_all:
+            if change.line not in clears:
+                clears.append(change.line)
+            for key in [key for key in final if key[0] == change.line]:
+                del final[key]
+        for contact in change.removals:
+            final[(change.line, contact)] = None
+        for binding in change.upserts:
+            final[(change.line, binding.contact)] = binding
+    removals = [key for key, binding in final.items() if binding is None]
+    upserts = [binding for binding in final.values() if binding is not None]
+    return clears, removals, upserts
+
+
+def _upsert_args(b: Binding) -> tuple[object, ...]:
+    return (
+        b.line_number,
+        b.contact,
+        b.expires_at,
+        b.q,
+        b.call_id,
+        b.cseq,
+        b.source_transport,
+        b.source_host,
+        b.source_port,
+        b.local_port,
+        b.instance_id,
+        b.reg_id,
+        b.user_agent,
+        list(b.path),
+        b.node,
+    )
+
+
+def _translate(change: _Change, exc: Exception) -> StoreError:
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return UnknownLineError(change.line)
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return InvalidValueError(f"bindings of line {change.line} refused: {message}")
