@@ -77,7 +77,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--database-url", metavar="URL", help="PostgreSQL URL; without it, an embedded server"
     )
     group.add_argument(
-        "--log-level", choices=["debug", "info", "warning", "error", "critical"], default=None
+        "--log-level",
+        choices=["debug", "info", "warning", "error", "critical"],
+        help="logging threshold (admin commands log warnings and worse unless debug)",
     )
 
     parser = _Parser(prog=PROG, description="An automated SIP exchange for county networks.")
@@ -122,14 +124,18 @@ def _build_parser() -> argparse.ArgumentParser:
     line_commands = line.add_subparsers(dest="line_command", metavar="COMMAND", required=True)
     add = line_commands.add_parser("add", parents=[settings_flags], help="add a line")
     add.add_argument("number", metavar="NUMBER", help="the line's number (digits)")
-    add.add_argument("--exchange", required=True, metavar="CODE", type=str.upper)
+    add.add_argument(
+        "--exchange", required=True, metavar="CODE", type=str.upper, help="its exchange"
+    )
     add.add_argument("--name", help="display name")
     add.add_argument("--class", dest="line_class", default="residential", help="line class")
     add.add_argument("--jack", metavar="LABEL", help="its jack on the manual switchboard")
     _add_password_flags(add, allow_none=True)
     add.set_defaults(handler=_line_add)
     listing = line_commands.add_parser("list", parents=[settings_flags], help="list lines")
-    listing.add_argument("--exchange", metavar="CODE", type=str.upper)
+    listing.add_argument(
+        "--exchange", metavar="CODE", type=str.upper, help="only the lines of this exchange"
+    )
     listing.set_defaults(handler=_line_list)
     remove = line_commands.add_parser("remove", parents=[settings_flags], help="remove a line")
     remove.add_argument("number", metavar="NUMBER")

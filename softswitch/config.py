@@ -56,10 +56,28 @@ class Settings(BaseSettings):
     max_expires: int = Field(3600, ge=1)
     default_expires: int = Field(3600, ge=1)
     nonce_lifetime: int = Field(300, ge=1)
+    digest_algorithms: str = Field(
+        "SHA-256,MD5",
+        description="challenges offered, most preferred first (RFC 8760 §2.4); phones that "
+        "answer only the first challenge and know only MD5 need 'MD5,SHA-256' or 'MD5'",
+    )
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
     tcp_idle_timeout: int = Field(600, ge=1)
     log_level: LogLevel = "info"
     http_port: int = Field(8080, ge=0, le=65535)
+
+    @field_validator("digest_algorithms")
+    @classmethod
+    def _known_algorithms(cls, value: str) -> str:
+        names = [name.strip().upper() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in ("MD5", "SHA-256")]
+        if not names or unknown:
+            raise ValueError("digest_algorithms takes MD5 and SHA-256, most preferred first")
+        return ",".join(dict.fromkeys(names))
+
+    @property
+    def digest_algorithm_list(self) -> tuple[str, ...]:
+        return tuple(self.digest_algorithms.split(","))
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -17,8 +17,9 @@ from .registrar import LocationService, Registrar, RegistrarPolicy
 from .sip import Request, SipError, make_response
 from .sip.digest import DigestAuthenticator
 from .store import Store, redact_url
+from .transaction import ServerTransaction, branch
 from .transport import Peer
-from .transport.endpoint import ServerTransactionHandle, SipEndpoint
+from .transport.endpoint import SipEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, NOTIFY, UPDATE, INF
 ACCEPT = "application/sdp"
 SUPPORTED = "path, outbound"
 EXPIRY_SWEEP_SECONDS = 5.0
+
+
+def new_tag() -> str:
+    """A To tag for our own final responses (§19.3): random, 64 bits."""
+    return branch()[7:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +43,20 @@ class Listening:
 class Softswitch:
     """One node: SIP listeners, the registrar, and the database behind them."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, *, expiry_sweep: float = EXPIRY_SWEEP_SECONDS
+    ) -> None:
         self.settings = settings
+        self.expiry_sweep = expiry_sweep
         self.store = store
         self.location = LocationService()
         self.credentials: dict[str, tuple[str, str]] = {}
         self.authenticator = DigestAuthenticator(
-            settings.realm, secrets.token_bytes(32), settings.nonce_lifetime, scope=settings.node
+            settings.realm,
+            secrets.token_bytes(32),
+            settings.nonce_lifetime,
+            algorithms=settings.digest_algorithm_list,
+            scope=settings.node,
         )
         self.registrar = Registrar(
             location=self.location,
@@ -69,14 +82,16 @@ class Softswitch:
     # -- life cycle --------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, settings: Settings, database_url: str) -> Softswitch:
+    async def open(
+        cls, settings: Settings, database_url: str, *, expiry_sweep: float = EXPIRY_SWEEP_SECONDS
+    ) -> Softswitch:
         store = await Store.open(database_url)
         try:
             await store.migrate()
         except Exception:
             await store.close()
             raise
-        return cls(settings, store)
+        return cls(settings, store, expiry_sweep=expiry_sweep)
 
     async def start(self) -> None:
         now = time.time()
@@ -123,7 +138,7 @@ class Softswitch:
 
     async def _sweep_expired(self) -> None:
         while True:
-            await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+            await asyncio.sleep(self.expiry_sweep)
             now = time.time()
             gone = self.location.expire(now)
             try:
@@ -137,7 +152,7 @@ class Softswitch:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def _on_request(self, request: Request, peer: Peer, tx: ServerTransactionHandle) -> None:
+    def _on_request(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         method = request.method
         if method == "REGISTER":
             self._spawn(self._register(request, peer, tx))
@@ -147,28 +162,28 @@ class Softswitch:
                 make_response(
                     request,
                     200,
-                    to_tag=tx.to_tag,
+                    to_tag=new_tag(),
                     headers=[("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", SUPPORTED)],
                 ),
             )
         elif method == "CANCEL":
-            self.endpoint.respond(tx, make_response(request, 481, to_tag=tx.to_tag))
+            self.endpoint.respond(tx, make_response(request, 481, to_tag=new_tag()))
         elif method in ALLOW:
             self.endpoint.respond(
-                tx, make_response(request, 480, "No route for calls yet", to_tag=tx.to_tag)
+                tx, make_response(request, 480, "No route for calls yet", to_tag=new_tag())
             )
         else:
             self.endpoint.respond(
                 tx,
-                make_response(request, 405, to_tag=tx.to_tag, headers=[("Allow", ALLOW)]),
+                make_response(request, 405, to_tag=new_tag(), headers=[("Allow", ALLOW)]),
             )
 
-    async def _register(self, request: Request, peer: Peer, tx: ServerTransactionHandle) -> None:
+    async def _register(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         try:
             response = await self.registrar.handle(request, peer, time.time())
         except SipError as err:
             response = make_response(
-                request, err.status, err.reason if err.status != 500 else None, to_tag=tx.to_tag
+                request, err.status, err.reason if err.status != 500 else None, to_tag=new_tag()
             )
             if err.status == 500:
                 response.add_header("Retry-After", "5")

@@ -18,6 +18,8 @@ import pytest
 
 from softswitch.store import Store
 
+pytest_plugins = ["tests.agents.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

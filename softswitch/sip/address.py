@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from .errors import ParseError
-from .grammar import WHITESPACE, format_params, is_token, parse_params, quote, unquote
-from .uri import URI, SipURI, parse_uri
+from .grammar import (
+    TOKEN_CHARS,
+    WHITESPACE,
+    format_params,
+    is_digits,
+    is_token,
+    parse_params,
+    quote,
+    unquote,
+)
+from .uri import URI, parse_host_port, parse_uri
 
 
 class NameAddr:
@@ -42,6 +51,11 @@ def _is_token_list(text: str) -> bool:
     return all(is_token(word) for word in text.split(" "))
 
 
+def _words(text: str) -> list[str]:
+    """The words of an unquoted display name, split at LWS (SP and HTAB only)."""
+    return [word for word in text.replace("\t", " ").split(" ") if word]
+
+
 def parse_name_addr(text: str) -> NameAddr:
     """Parse one From/To/Contact/Route value (already split from its neighbours)."""
     text = text.strip(WHITESPACE)
@@ -57,21 +71,26 @@ def parse_name_addr(text: str) -> NameAddr:
     else:
         angle = text.find("<")
         if angle < 0:
-            # addr-spec: parameters after the URI belong to the header (§20.10).
+            # addr-spec: parameters after the URI belong to the header (§20.10), so a URI with
+            # a comma, question mark or semicolon of its own must be in <> (RFC 4475 §3.1.2.13).
             uri_text, semi, param_text = text.partition(";")
+            uri_text = uri_text.rstrip(WHITESPACE)
+            if "?" in uri_text or "," in uri_text:
+                raise ParseError(f"URI with headers or a comma not in <> in {text!r}")
             if any(c in uri_text for c in WHITESPACE):
                 raise ParseError(f"space in address {text!r}")
-            return NameAddr(parse_uri(uri_text), None, parse_params(param_text) if semi else None)
-        display_text = text[:angle].strip(WHITESPACE)
-        if display_text:
-            if not _is_token_list(" ".join(display_text.split())):
-                raise ParseError(f"bad display name {display_text!r}")
-            display = " ".join(display_text.split())
+            return NameAddr(parse_uri(uri_text), None, parse_params(semi + param_text))
+        words = _words(text[:angle])
+        if words:
+            display = " ".join(words)
+            if not _is_token_list(display):
+                raise ParseError(f"bad display name {display!r}")
         rest = text[angle:]
     end = rest.find(">")
     if end < 0:
         raise ParseError(f"unterminated <uri> in {text!r}")
-    uri = parse_uri(rest[1:end].strip(WHITESPACE))
+    # LAQUOT and RAQUOT allow no whitespace inside the brackets (RFC 4475 §3.1.2.14).
+    uri = parse_uri(rest[1:end])
     tail = rest[end + 1 :].strip(WHITESPACE)
     if tail and tail[0] != ";":
         raise ParseError(f"junk after <uri> in {text!r}")
@@ -92,9 +111,13 @@ def _closing_quote(text: str) -> int:
 
 
 class Via:
-    """`SIP/2.0/UDP host:port;branch=z9hG4bK...;rport;received=...` (RFC 3261 §20.42)."""
+    """`SIP/2.0/UDP host:port;branch=z9hG4bK...;rport;received=...` (RFC 3261 §20.42).
 
-    __slots__ = ("host", "params", "port", "transport")
+    `version` is the protocol version as received: "2.0", or another one in a request that is
+    answered 505 (RFC 4475 §3.1.2.16).
+    """
+
+    __slots__ = ("host", "params", "port", "transport", "version")
 
     MAGIC_COOKIE = "z9hG4bK"
 
@@ -109,6 +132,7 @@ class Via:
         self.host = host
         self.port = port
         self.params = params if params is not None else {}
+        self.version = "2.0"
 
     @property
     def branch(self) -> str | None:
@@ -121,7 +145,7 @@ class Via:
     @property
     def rport(self) -> int | None:
         value = self.params.get("rport")
-        return int(value) if value else None
+        return int(value) if value and is_digits(value) else None
 
     @property
     def has_rport(self) -> bool:
@@ -136,55 +160,62 @@ class Via:
         return self.host.lower(), self.port
 
     def response_address(self, default_port: int = 5060) -> tuple[str, int]:
-        """Where a response to this hop goes over UDP (§18.2.2, RFC 3581 §4)."""
-        host = self.maddr or self.received or self.host
-        port = self.rport or self.port or default_port
+        """Where a response to this hop goes over UDP (§18.2.2, RFC 3581 §4): to `maddr` and
+        the sent-by port when there is one; else to `received` (or the sent-by host) and
+        `rport` (or the sent-by port)."""
+        if self.maddr:
+            host, port = self.maddr, self.port or default_port
+        else:
+            host = self.received or self.host
+            port = self.rport or self.port or default_port
         if host.startswith("["):
             host = host[1:-1]
         return host, port
 
     def __str__(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
-        return f"SIP/2.0/{self.transport} {self.host}{port}{format_params(self.params)}"
+        params = format_params(self.params)
+        return f"SIP/{self.version}/{self.transport} {self.host}{port}{params}"
 
     def __repr__(self) -> str:
         return f"Via({str(self)!r})"
 
 
 def parse_via(text: str) -> Via:
-    protocol, _, rest = text.strip(WHITESPACE).partition(" ")
-    parts = [p.strip(WHITESPACE) for p in protocol.split("/")]
-    if len(parts) != 3 or parts[0].upper() != "SIP" or parts[1] != "2.0" or not parts[2]:
-        # tolerate spaces around the slashes ("SIP / 2.0 / UDP"), as RFC 4475 §3.1.1.1 does
-        compact = text.replace(" ", "").replace("\t", "")
-        fields = compact.split("/", 2)
-        if len(fields) < 3 or fields[0].upper() != "SIP" or fields[1] != "2.0":
-            raise ParseError(f"bad Via protocol in {text!r}")
-        slash_end = text.find("/", text.find("/") + 1)
-        after = text[slash_end + 1 :].lstrip(WHITESPACE)
-        transport, _, rest = after.partition(" ")
-        if not transport:
-            raise ParseError(f"bad Via protocol in {text!r}")
-        parts = ["SIP", "2.0", transport]
-    transport = parts[2]
-    if not is_token(transport):
+    """One via-parm: `SIP / 2.0 / UDP host:port;params` (SLASH and the gap before sent-by may
+    hold LWS, RFC 4475 §3.1.1.1)."""
+    first = text.find("/")
+    second = text.find("/", first + 1) if first >= 0 else -1
+    if second < 0:
+        raise ParseError(f"bad Via protocol in {text!r}")
+    name = text[:first].strip(WHITESPACE)
+    version = text[first + 1 : second].strip(WHITESPACE)
+    if name.upper() != "SIP" or not is_token(version):
+        raise ParseError(f"bad Via protocol in {text!r}")
+    rest = text[second + 1 :].lstrip(WHITESPACE)
+    end = 0
+    while end < len(rest) and rest[end] in TOKEN_CHARS:
+        end += 1
+    transport, rest = rest[:end], rest[end:]
+    if not transport or not rest or rest[0] not in WHITESPACE:
         raise ParseError(f"bad Via transport in {text!r}")
-    rest = rest.strip(WHITESPACE)
-    sent_by, _, param_text = rest.partition(";")
+    sent_by, semi, param_text = rest.partition(";")
     sent_by = sent_by.strip(WHITESPACE)
     if not sent_by:
         raise ParseError(f"Via without sent-by in {text!r}")
-    try:
-        uri = parse_uri(f"sip:{sent_by.replace(' ', '')}")
-    except ParseError as err:
-        raise ParseError(f"bad Via sent-by in {text!r}") from err
-    assert isinstance(uri, SipURI)
-    params = parse_params(param_text)
+    if " " in sent_by or "\t" in sent_by:
+        # sent-by = host [ COLON port ], and COLON may have LWS around it
+        host_text, colon, port_text = sent_by.rpartition(":")
+        sent_by = f"{host_text.rstrip(WHITESPACE)}{colon}{port_text.lstrip(WHITESPACE)}"
+    host, port = parse_host_port(sent_by, text)
+    params = parse_params(semi + param_text)
     for numeric in ("ttl", "rport"):
         value = params.get(numeric)
-        if value is not None and not value.isdigit():
+        if value is not None and not is_digits(value):
             raise ParseError(f"bad Via {numeric} in {text!r}")
-    return Via(transport, uri.host, uri.port, params)
+    via = Via(transport, host, port, params)
+    via.version = version
+    return via
 
 
 class CSeq:
@@ -202,9 +233,9 @@ class CSeq:
 
 
 def parse_cseq(text: str) -> CSeq:
-    number, _, method = text.strip(WHITESPACE).partition(" ")
+    number, _, method = text.strip(WHITESPACE).replace("\t", " ").partition(" ")
     method = method.strip(WHITESPACE)
-    if not number.isdigit() or len(number) > 10 or not is_token(method):
+    if not is_digits(number) or len(number) > 10 or not is_token(method):
         raise ParseError(f"bad CSeq {text!r}")
     value = int(number)
     if value >= 2**31:

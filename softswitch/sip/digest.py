@@ -6,16 +6,14 @@ for both sides, and ``DigestAuthenticator`` for servers. Time is passed in as ``
 
 Choices:
 
-- Algorithms MD5 and SHA-256 (RFC 8760), ``qop=auth`` only; ``-sess`` variants, ``auth-int``
-  and ``userhash`` are not offered, and credentials using them get a fresh challenge.
-- RFC 2069 credentials (no ``qop``) are accepted for MD5 by default, because RFC 3261 §22.4
-  requires SIP servers to stay compatible with RFC 2069. Without ``nc`` such a nonce could be
-  replayed for its whole lifetime, so it is single use: a second request with it is answered
-  with ``stale=true`` and the client retries with a new nonce. ``allow_rfc2069=False`` turns it
-  off. SHA-256 implies RFC 7616, where ``qop`` is mandatory.
-- Nonce counts live in the memory of one process. Give each worker its own ``scope`` so that a
-  nonce is only honoured by the process that remembers its counts; a request carrying another
-  worker's nonce and a correct digest gets ``stale=true`` and retries without a password prompt.
+- MD5 and SHA-256 (RFC 8760) with ``qop=auth``; ``-sess``, ``auth-int`` and ``userhash`` are
+  not offered, and credentials using them get a fresh challenge.
+- RFC 2069 credentials (no ``qop``) are accepted for MD5, as RFC 3261 §22.4 requires. Having no
+  ``nc``, such a nonce is single use (a second use gets ``stale=true``) so it cannot be replayed
+  for its lifetime; ``allow_rfc2069=False`` refuses them. SHA-256 means RFC 7616: qop required.
+- Nonce counts live in one process's memory. Give each worker its own ``scope``: a nonce is then
+  honoured only by the process that remembers its counts, and another worker answers a correct
+  digest with ``stale=true``, so the client retries without prompting for a password.
 """
 
 from __future__ import annotations
@@ -36,11 +34,12 @@ _PREFERENCE = {"SHA-256": 2, "MD5": 1}  # RFC 8760 §2.4: SHA-256 first
 _REQUIRED = ("username", "realm", "nonce", "uri", "response")
 
 _TOKEN = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+"  # RFC 7230 tchar plus RFC 3261 token
-_SCHEME_RE = re.compile(rf"[ \t\r\n]*({_TOKEN})(?:[ \t\r\n]+|$)")
-_PARAM_RE = re.compile(  # auth-param = token BWS "=" BWS ( token / quoted-string )
-    rf"({_TOKEN})[ \t\r\n]*=[ \t\r\n]*"
-    r'(?:"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*)"'
-    rf"|({_TOKEN}))[ \t\r\n]*"
+_SCHEME_RE = re.compile(rf"[ \t\r\n]*({_TOKEN})(?:[ \t\r\n]+|\Z)")
+_QDTEXT = r'[^"\\\x00-\x08\x0a-\x1f\x7f]'  # RFC 7230 §3.2.6, UTF-8 allowed as in RFC 3261
+_QUOTED_PAIR = r"\\[^\x00-\x08\x0a-\x1f\x7f]"
+_PARAM_RE = re.compile(  # [list gap] auth-param = token BWS "=" BWS ( token / quoted-string )
+    rf"[ \t\r\n,]*({_TOKEN})[ \t\r\n]*=[ \t\r\n]*"
+    rf'(?:"({_QDTEXT}*(?:{_QUOTED_PAIR}{_QDTEXT}*)*)"|({_TOKEN}))[ \t\r\n]*(?:,|\Z)'
 )
 _LIST_GAP = " \t\r\n,"  # RFC 7230 §7: empty list elements are allowed
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
@@ -98,15 +97,11 @@ def parse_challenge_params(value: str) -> dict[str, str]:
     if scheme[1].lower() != "digest":
         raise UnsupportedDigest(f"auth scheme {scheme[1]!r} is not Digest")
     params: dict[str, str] = {}
-    pos, end = scheme.end(), len(value)
-    while True:
-        while pos < end and value[pos] in _LIST_GAP:
-            pos += 1
-        if pos == end:
-            break
-        param = _PARAM_RE.match(value, pos)
+    pos, end = scheme.end(), len(value.rstrip(_LIST_GAP))
+    while pos < end:
+        param = _PARAM_RE.match(value, pos, end)
         if param is None:
-            raise DigestError(f"malformed parameter at offset {pos}")
+            raise DigestError(f"malformed parameter list at offset {pos}")
         name = param[1].lower()
         if name in params:
             raise DigestError(f"duplicate parameter {name!r}")
@@ -116,8 +111,6 @@ def parse_challenge_params(value: str) -> dict[str, str]:
         else:
             params[name] = _ESCAPE_RE.sub(r"\1", quoted) if "\\" in quoted else quoted
         pos = param.end()
-        if pos < end and value[pos] != ",":
-            raise DigestError(f"expected ',' at offset {pos}")
     if not params:
         raise DigestError("no digest parameters")
     return params
@@ -200,12 +193,8 @@ def build_challenge(
     """A WWW-Authenticate / Proxy-Authenticate value; send one per algorithm, SHA-256 first."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unsupported algorithm {algorithm}")
-    parts = [
-        f"realm={_quote(realm)}",
-        f"nonce={_quote(nonce)}",
-        f"algorithm={algorithm}",
-        'qop="auth"',
-    ]
+    parts = [f"realm={_quote(realm)}", f"nonce={_quote(nonce)}", f"algorithm={algorithm}"]
+    parts.append('qop="auth"')  # the only qop offered
     if opaque is not None:
         parts.append(f"opaque={_quote(opaque)}")
     if stale:

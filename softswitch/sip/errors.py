@@ -31,6 +31,6 @@ class ParseError(SipError):
     From and To) to answer it with a 400 carrying the reason.
     """
 
-    def __init__(self, reason: str, request: Request | None = None) -> None:
-        super().__init__(reason, 400)
+    def __init__(self, reason: str, request: Request | None = None, status: int = 400) -> None:
+        super().__init__(reason, status)
         self.request = request

@@ -10,7 +10,7 @@ from .errors import ParseError
 PING = b"\r\n\r\n"
 PONG = b"\r\n"
 
-_CONTENT_LENGTH = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*\r?$")
+_CONTENT_LENGTH = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 
 
 class FramingError(ParseError):
@@ -54,7 +54,13 @@ class StreamFramer:
             match = _CONTENT_LENGTH.search(buffer, 0, end + 2)
             if match is None:
                 raise FramingError("no Content-Length on a stream transport")
-            length = int(match.group(1))
+            if _CONTENT_LENGTH.search(buffer, match.end(), end + 2) is not None:
+                # RFC 4475 §3.3.9: which one frames the body is anybody's guess
+                raise FramingError("more than one Content-Length on a stream transport")
+            value = match.group(1)
+            if not value.isdigit() or len(value) > 9:
+                raise FramingError(f"bad Content-Length {value[:20]!r}")  # RFC 4475 §3.1.2.3
+            length = int(value)
             total = head_end + length
             if total > self.max_size:
                 raise FramingError(f"message of {total} bytes is larger than {self.max_size}")

@@ -7,10 +7,19 @@ from .errors import ParseError
 # RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 WHITESPACE = " \t"
+# Characters a quoted-string carries only as quoted-pairs (HTAB is LWS and stays as it is).
+_CONTROLS = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t"}
+# gen-value = token / host / quoted-string: whatever it is, it has none of these (§25.1).
+_NOT_IN_VALUES = frozenset(' \t"<>\\') | _CONTROLS
 
 
 def is_token(text: str) -> bool:
     return bool(text) and all(c in TOKEN_CHARS for c in text)
+
+
+def is_digits(text: str) -> bool:
+    """1*DIGIT in ASCII (str.isdigit also accepts "²" and "٣", which int() then refuses)."""
+    return text.isdigit() and text.isascii()
 
 
 def unquote(text: str) -> str:
@@ -19,6 +28,8 @@ def unquote(text: str) -> str:
         raise ParseError(f"not a quoted string: {text!r}")
     inner = text[1:-1]
     if "\\" not in inner:
+        if '"' in inner:
+            raise ParseError(f"quote inside a quoted string: {text!r}")
         return inner
     out: list[str] = []
     i = 0
@@ -29,14 +40,22 @@ def unquote(text: str) -> str:
             if i == len(inner):
                 raise ParseError("quoted string ends in a backslash")
             c = inner[i]
+        elif c == '"':
+            raise ParseError(f"quote inside a quoted string: {text!r}")
         out.append(c)
         i += 1
     return "".join(out)
 
 
 def quote(text: str) -> str:
-    """A quoted-string for `text`, escaping quotes and backslashes."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A quoted-string for `text`: quotes, backslashes and control characters become
+    quoted-pairs (§25.1). CR and LF cannot be written in a quoted-string at all: ValueError."""
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"CR or LF cannot be quoted: {text!r}")
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    if not out.isprintable():
+        out = "".join(f"\\{c}" if c in _CONTROLS else c for c in out)
+    return '"' + out + '"'
 
 
 def find_unquoted(text: str, chars: str, start: int = 0) -> int:
@@ -86,27 +105,35 @@ def parse_params(text: str) -> dict[str, str | None]:
     """`;name=value;flag;name="quoted"` (the leading ';' optional) to an ordered dict.
 
     Names are case-insensitive (RFC 3261 §7.3.1) and stored lower case; values keep their case,
-    quoted values keep their quotes so they serialize back as they came.
+    quoted values keep their quotes so they serialize back as they came. An empty parameter
+    (`;;`, a trailing `;`) or a name given twice is a ParseError (§25: generic-param, §7.3.1).
     """
     params: dict[str, str | None] = {}
     if not text:
         return params
-    for item in split_unquoted(text, ";"):
+    body = text.lstrip(WHITESPACE)
+    if body.startswith(";"):
+        body = body[1:]
+    for item in split_unquoted(body, ";"):
         if not item:
-            continue
+            raise ParseError(f"empty parameter in {text!r}")
         name, eq, value = item.partition("=")
-        name = name.strip()
+        name = name.rstrip(WHITESPACE).lower()
         if not is_token(name):
             raise ParseError(f"bad parameter name {name!r}")
+        if name in params:
+            raise ParseError(f"parameter {name!r} given twice")
         if eq:
-            value = value.strip()
+            value = value.lstrip(WHITESPACE)
             if not value:
                 raise ParseError(f"parameter {name!r} has an empty value")
             if value[0] == '"':
                 unquote(value)  # validates
-            params[name.lower()] = value
+            elif any(c in _NOT_IN_VALUES for c in value):
+                raise ParseError(f"bad value of parameter {name!r}: {value!r}")
+            params[name] = value
         else:
-            params[name.lower()] = None
+            params[name] = None
     return params
 
 

@@ -8,14 +8,15 @@ decision that needs three more headers pays for those three.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from .address import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
 from .errors import ParseError, SipError
-from .grammar import WHITESPACE, is_token, split_unquoted
+from .grammar import WHITESPACE, is_digits, is_token, split_unquoted
 from .headers import LIST_HEADERS, canonical_name, header_key
 from .status import reason_phrase
-from .uri import URI, parse_uri
+from .uri import URI, SipURI, parse_uri
 
 SIP_VERSION = "SIP/2.0"
 MAX_HEADER_FIELDS = 256
@@ -65,7 +66,7 @@ class Message:
         """Add a field; `first` puts it above the others of its name (Via, Record-Route)."""
         key = header_key(name)
         field = [key, canonical_name(key) if name.lower() == key else name, value]
-        self._cache.pop(key, None)
+        self._invalidate(key)
         if first:
             for i, existing in enumerate(self._fields):
                 if existing[0] == key:
@@ -78,7 +79,7 @@ class Message:
     def set_header(self, name: str, value: str) -> None:
         """Replace every field of this name with one, kept where the first one was."""
         key = header_key(name)
-        self._cache.pop(key, None)
+        self._invalidate(key)
         for i, field in enumerate(self._fields):
             if field[0] == key:
                 field[2] = value
@@ -88,20 +89,34 @@ class Message:
 
     def remove_header(self, name: str) -> None:
         key = header_key(name)
-        self._cache.pop(key, None)
+        self._invalidate(key)
         self._fields = [f for f in self._fields if f[0] != key]
 
+    def _invalidate(self, key: str) -> None:
+        """Forget what was parsed from the fields named `key`."""
+        cache = self._cache
+        if cache:
+            cache.pop(key, None)
+            cache.pop("@list:" + key, None)
+
     def pop_first_value(self, name: str) -> str | None:
-        """Remove and return the topmost value of a list header (the top Via, the first Route)."""
+        """Remove and return the topmost value of a list header (the top Via, the first Route).
+
+        The same value `header_values(name)[0]` names; a field left empty is removed."""
         key = header_key(name)
-        for i, field in enumerate(self._fields):
-            if field[0] == key:
-                self._cache.pop(key, None)
-                items = split_unquoted(field[2], ",")
-                if len(items) <= 1:
-                    del self._fields[i]
-                else:
-                    field[2] = ", ".join(items[1:])
+        self._invalidate(key)
+        i = 0
+        while i < len(self._fields):
+            field = self._fields[i]
+            if field[0] != key:
+                i += 1
+                continue
+            items = [item for item in split_unquoted(field[2], ",") if item]
+            if len(items) <= 1:
+                del self._fields[i]
+            else:
+                field[2] = ", ".join(items[1:])
+            if items:
                 return items[0]
         return None
 
@@ -182,9 +197,10 @@ class Message:
     def address_list(self, name: str) -> list[NameAddr]:
         """Route, Record-Route, Path: every entry in order."""
         key = header_key(name)
-        cached = self._cache.get(key)
+        cached = self._cache.get("@list:" + key)
         if cached is None:
-            cached = self._cache[key] = [parse_name_addr(v) for v in self.header_values(key)]
+            cached = [parse_name_addr(v) for v in self.header_values(key)]
+            self._cache["@list:" + key] = cached
         return cached  # type: ignore[return-value]
 
     def int_header(self, name: str) -> int | None:
@@ -193,7 +209,7 @@ class Message:
         if value is None:
             return None
         value = value.strip(WHITESPACE)
-        if not value.isdigit() or len(value) > 10:
+        if not is_digits(value) or len(value) > 10:
             raise ParseError(f"bad {canonical_name(header_key(name))} value {value!r}")
         return int(value)
 
@@ -300,11 +316,17 @@ def make_response(
     `to_tag` is added to To when the request's To has none (a UAS's or a stateful element's own
     final responses); a 100 Trying never gets one.
     """
-    fields = [list(f) for f in request._fields if f[0] in _COPIED_TO_RESPONSE]
+    fields: list[Field] = []
+    copied: set[str] = set()
+    for field in request._fields:
+        key = field[0]
+        if key == "via" or (key in _COPIED_TO_RESPONSE and key not in copied):
+            fields.append(list(field))
+            copied.add(key)
     if to_tag is not None and status > 100:
         for field in fields:
             if field[0] == "to":
-                if request.to_addr.tag is None:
+                if _to_tag_missing(request):
                     field[2] = f"{field[2]};tag={to_tag}"
                 break
     if status == 100:
@@ -315,6 +337,13 @@ def make_response(
     for name, value in headers:
         response.add_header(name, value)
     return response
+
+
+def _to_tag_missing(request: Request) -> bool:
+    try:
+        return request.to_addr.tag is None
+    except SipError:
+        return False  # a To we cannot read (the 400 about it) is copied as it came
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -338,39 +367,64 @@ def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
     body = data[end + sep_len :]
     lines = head.split("\n")
     start = lines[0].rstrip("\r")
-    message = _parse_start_line(start)
+    try:
+        message = _parse_start_line(start)
+    except ParseError as err:
+        raise ParseError(err.reason, _request_to_answer(start, lines), err.status) from None
     message._fields = _parse_fields(lines)
     try:
+        if len(message._fields) > MAX_HEADER_FIELDS:
+            raise ParseError(f"more than {MAX_HEADER_FIELDS} header fields")
         message.body = _cut_body(message, body, datagram)
         _check_required(message)
     except SipError as err:
         partial = message if isinstance(message, Request) and _answerable(message) else None
-        raise ParseError(err.reason, partial) from None
+        raise ParseError(err.reason, partial, err.status) from None
     return message
 
 
+# SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive (§7.1)
+_VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE | re.ASCII)
+
+
 def _parse_start_line(line: str) -> Request | Response:
-    if line.startswith("SIP/"):
+    if "\r" in line:
+        raise ParseError("CR inside the start line")
+    if line[:4].upper() == "SIP/":
         version, _, rest = line.partition(" ")
         code, _, reason = rest.partition(" ")
-        if version != SIP_VERSION:
-            raise ParseError(f"unsupported version {version!r}")
-        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
-            raise ParseError(f"bad status code {code!r}")
-        return Response(int(code), reason.strip(), version=version)
+        if version.upper() != SIP_VERSION:
+            raise ParseError(f"unsupported version {version[:20]!r}")
+        if len(code) != 3 or not is_digits(code) or not 100 <= int(code) <= 699:
+            raise ParseError(f"bad status code {code[:20]!r}")
+        return Response(int(code), reason.strip(WHITESPACE))
+    # Request-Line = Method SP Request-URI SP SIP-Version: single spaces, no LWS (§7.1,
+    # RFC 4475 §3.1.2.8 to §3.1.2.10). The Request-URI itself is checked with the headers.
     parts = line.split(" ")
     if len(parts) != 3:
         raise ParseError(f"bad request line {line[:80]!r}")
     method, uri, version = parts
     if not is_token(method):
         raise ParseError(f"bad method {method[:40]!r}")
-    if not uri or ":" not in uri:
-        raise ParseError(f"bad Request-URI {uri[:80]!r}")
-    if version != SIP_VERSION:
-        if version.upper().startswith("SIP/"):
-            raise SipError(f"unsupported version {version!r}", 505)
+    if not _VERSION_RE.fullmatch(version):
         raise ParseError(f"bad request line {line[:80]!r}")
-    return Request(method, uri, version=version)
+    if version.upper() == SIP_VERSION:
+        version = SIP_VERSION
+    return Request(method, uri, version=version)  # another version is answered 505 below
+
+
+def _request_to_answer(start: str, lines: list[str]) -> Request | None:
+    """For a request line we cannot read (RFC 4475 §3.1.2.7 to §3.1.2.10): a request to build
+    the 400 from, when its method and the headers a response copies are readable."""
+    method = start.replace("\t", " ").split(" ", 1)[0]
+    if start[:4].upper() == "SIP/" or not is_token(method):
+        return None
+    request = Request(method, "")
+    try:
+        request._fields = _parse_fields(lines)
+    except SipError:
+        return None
+    return request if _answerable(request) else None
 
 
 def _parse_fields(lines: list[str]) -> list[Field]:
@@ -379,10 +433,15 @@ def _parse_fields(lines: list[str]) -> list[Field]:
         line = raw[:-1] if raw.endswith("\r") else raw
         if not line:
             continue
+        if "\r" in line:
+            raise ParseError(f"CR inside a header line: {line[:60]!r}")  # §7.3.1: only CRLF
         if line[0] in WHITESPACE:
             if not fields:
                 raise ParseError("continuation line before the first header")
-            fields[-1][2] = f"{fields[-1][2]} {line.strip(WHITESPACE)}"  # LWS folding, §7.3.1
+            # LWS folding (§7.3.1): the line break and the whitespace are one SP
+            previous = fields[-1]
+            folded = line.strip(WHITESPACE)
+            previous[2] = f"{previous[2]} {folded}" if previous[2] else folded
             continue
         name, colon, value = line.partition(":")
         if not colon:
@@ -391,8 +450,6 @@ def _parse_fields(lines: list[str]) -> list[Field]:
         if not is_token(name):
             raise ParseError(f"bad header name {name[:60]!r}")
         fields.append([header_key(name), name, value.strip(WHITESPACE)])
-        if len(fields) > MAX_HEADER_FIELDS:
-            raise ParseError(f"more than {MAX_HEADER_FIELDS} header fields")
     return fields
 
 
@@ -403,23 +460,43 @@ def _cut_body(message: Message, body: bytes, datagram: bool) -> bytes:
             return body
         raise ParseError("no Content-Length on a stream transport")
     length_text = length_text.strip(WHITESPACE)
-    if not length_text.isdigit() or len(length_text) > 9:
-        raise ParseError(f"bad Content-Length {length_text!r}")
+    if not is_digits(length_text) or len(length_text) > 9:
+        raise ParseError(f"bad Content-Length {length_text[:20]!r}")
     length = int(length_text)
     if len(body) < length:
         raise ParseError(f"Content-Length {length} is larger than the {len(body)} body bytes")
     return body[:length]
 
 
+# Header fields a message carries at most once (§7.3.1: only list headers may repeat;
+# RFC 4475 §3.3.9 multi01, §3.3.10 mcl01).
+_SINGLE = frozenset({"call-id", "cseq", "from", "to", "max-forwards", "content-length"})
+
+
 def _check_required(message: Message) -> None:
-    """The fields every element needs (§8.1.1): Via, Call-ID, CSeq, From, To; all parseable."""
+    """The fields every element needs (§8.1.1): Via, Call-ID, CSeq, From, To; all parseable,
+    none of them (nor Max-Forwards and Content-Length) twice; a request's Request-URI."""
+    if isinstance(message, Request) and message.version != SIP_VERSION:
+        raise SipError(f"unsupported version {message.version!r}", 505)  # §21.5.20
+    seen: set[str] = set()
+    for field in message._fields:
+        key = field[0]
+        if key in _SINGLE:
+            if key in seen:
+                raise ParseError(f"more than one {canonical_name(key)}")
+            seen.add(key)
     if not message.vias:
         raise ParseError("no Via")
     if not message.call_id:
         raise ParseError("empty Call-ID")
     cseq = message.cseq
-    if isinstance(message, Request) and cseq.method != message.method:
-        raise ParseError(f"CSeq method {cseq.method} does not match {message.method}")
+    if isinstance(message, Request):
+        if cseq.method != message.method:
+            raise ParseError(f"CSeq method {cseq.method} does not match {message.method}")
+        uri = message.request_uri
+        if isinstance(uri, SipURI) and uri.headers:
+            # headers are not allowed in a Request-URI (§19.1.1, RFC 4475 §3.1.2.11)
+            raise ParseError(f"headers in the Request-URI {message.uri[:80]!r}")
     message.from_addr  # noqa: B018 - parse now, so a broken From is a 400 here and not later
     message.to_addr  # noqa: B018
     if message.header("max-forwards") is not None:
@@ -427,12 +504,11 @@ def _check_required(message: Message) -> None:
 
 
 def _answerable(request: Request) -> bool:
-    """Can a 400 be built for it: top Via, Call-ID, CSeq, From and To readable?"""
+    """Can a 400 be built for it: a top Via to send it to, a Call-ID, and a CSeq, From and To
+    to copy? Those three may be what is wrong with it (RFC 4475 §3.1.2.4, §3.1.2.6): a
+    response copies them as they came."""
     try:
         request.top_via  # noqa: B018
-        request.cseq  # noqa: B018
-        request.from_addr  # noqa: B018
-        request.to_addr  # noqa: B018
-        return bool(request.call_id)
     except SipError:
         return False
+    return all(request.header(name) for name in ("call-id", "cseq", "from", "to"))

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote as unescape
+import re
 
 from .errors import ParseError
-from .grammar import format_params
+from .grammar import format_params, is_digits
 
 DEFAULT_PORTS = {"sip": 5060, "sips": 5061}
 # URI parameters that, when present in only one of two URIs, make them differ (§19.1.4).
 _SIGNIFICANT_PARAMS = ("user", "ttl", "method", "maddr", "transport")
+# RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+# Never in a URI as written (§19.1.1, RFC 3986 §2): whitespace, controls, quotes, angle brackets.
+_NOT_IN_URIS = frozenset(chr(c) for c in (*range(0x21), 0x7F)) | frozenset('"<>')
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+# RFC 2396 unreserved: the characters whose %HEX HEX escape means the character itself.
+_UNRESERVED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()")
+_ESCAPE_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 class SipURI:
@@ -49,8 +58,10 @@ class SipURI:
 
     @property
     def aor(self) -> str:
-        """The address of record form: scheme, user and host, nothing else (§10.3 step 5)."""
-        user = f"{self.user}@" if self.user is not None else ""
+        """The address of record form: scheme, user and host, nothing else (§10.3 step 5), with
+        escapes in the user part in one canonical form (so `%61lice` and `alice` are one AOR,
+        while `%00` stays escaped rather than becoming a NUL)."""
+        user = f"{normalize_escapes(self.user)}@" if self.user is not None else ""
         return f"{self.scheme}:{user}{self.host.lower()}"
 
     def copy(self) -> SipURI:
@@ -89,7 +100,8 @@ class SipURI:
         return uri_equal(self, other)
 
     def __hash__(self) -> int:
-        return hash((self.scheme, self.user, self.host.lower(), self.port))
+        user = normalize_escapes(self.user) if self.user is not None else None
+        return hash((self.scheme, user, self.host.lower(), self.port))
 
 
 class TelURI:
@@ -152,19 +164,21 @@ URI = SipURI | TelURI | AbsoluteURI
 
 
 def parse_uri(text: str) -> URI:
-    """Parse a URI; raises ParseError (400) when a sip/sips/tel URI is malformed."""
+    """Parse a URI; raises ParseError (400) when it is malformed."""
     scheme, colon, rest = text.partition(":")
-    if not colon or not scheme:
+    if not colon or not _SCHEME_RE.fullmatch(scheme):
         raise ParseError(f"not a URI: {text!r}")
+    if not _NOT_IN_URIS.isdisjoint(text):
+        raise ParseError(f"whitespace, control character, quote or <> in URI {text!r}")
     scheme_lower = scheme.lower()
     if scheme_lower in ("sip", "sips"):
         return _parse_sip_uri(scheme_lower, rest, text)
     if scheme_lower == "tel":
-        number, _, params = rest.partition(";")
+        number, semi, params = rest.partition(";")
         if not number or not all(c in "+0123456789-.()*#ABCDabcdpw" for c in number):
             raise ParseError(f"bad telephone number in {text!r}")
-        return TelURI(number, _parse_uri_params(params, text))
-    if not scheme[0].isalpha() or any(c in ' \t<>"' for c in text):
+        return TelURI(number, _parse_uri_params(semi + params, text))
+    if not rest:
         raise ParseError(f"not a URI: {text!r}")
     return AbsoluteURI(text)
 
@@ -182,16 +196,16 @@ def parse_sip_uri(text: str) -> SipURI:
 def _parse_sip_uri(scheme: str, rest: str, text: str) -> SipURI:
     user: str | None = None
     password: str | None = None
+    # "@" is in none of hostport, uri-parameters and headers (§25.1), so the first one ends the
+    # userinfo, which may itself hold ";", "?", "/" and "," (RFC 4475 §3.1.1.2).
     at = rest.find("@")
     if at >= 0:
-        question = rest.find("?")
-        if question < 0 or at < question:
-            userinfo, rest = rest[:at], rest[at + 1 :]
-            user, colon, pw = userinfo.partition(":")
-            if colon:
-                password = pw
-            if not user:
-                raise ParseError(f"empty user part in {text!r}")
+        userinfo, rest = rest[:at], rest[at + 1 :]
+        user, colon, pw = userinfo.partition(":")
+        if colon:
+            password = pw
+        if not user:
+            raise ParseError(f"empty user part in {text!r}")
     headers: dict[str, str] = {}
     rest, question, header_text = rest.partition("?")
     if question:
@@ -200,7 +214,14 @@ def _parse_sip_uri(scheme: str, rest: str, text: str) -> SipURI:
             if not name or not eq:
                 raise ParseError(f"bad URI header {item!r} in {text!r}")
             headers[name] = value
-    hostport, _, param_text = rest.partition(";")
+    hostport, semi, param_text = rest.partition(";")
+    host, port = parse_host_port(hostport, text)
+    params = _parse_uri_params(semi + param_text, text)
+    return SipURI(host, user, port, params, scheme, password, headers)
+
+
+def parse_host_port(hostport: str, text: str) -> tuple[str, int | None]:
+    """`host[:port]` of a SIP URI or a Via sent-by; an IPv6 reference keeps its brackets."""
     if hostport.startswith("["):
         end = hostport.find("]")
         if end < 0:
@@ -209,28 +230,27 @@ def _parse_sip_uri(scheme: str, rest: str, text: str) -> SipURI:
         port_text = hostport[end + 1 :]
         if port_text and not port_text.startswith(":"):
             raise ParseError(f"junk after IPv6 reference in {text!r}")
-        port_text = port_text[1:]
-        if not all(c in "0123456789abcdefABCDEF:." for c in host[1:-1]) or ":" not in host:
+        if ":" not in host or not _IPV6_CHARS.issuperset(host[1:-1]):
             raise ParseError(f"bad IPv6 reference in {text!r}")
+        colon = port_text[:1]
+        port_text = port_text[1:]
     else:
         host, colon, port_text = hostport.partition(":")
-        if colon and not port_text:
-            raise ParseError(f"empty port in {text!r}")
-        if not host or not all(c.isalnum() or c in "-._" for c in host):
+        if not host or not _HOST_CHARS.issuperset(host):
             raise ParseError(f"bad host in {text!r}")
-    port: int | None = None
-    if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ParseError(f"bad port in {text!r}")
-        port = int(port_text)
-    return SipURI(host, user, port, _parse_uri_params(param_text, text), scheme, password, headers)
+    if not colon:
+        return host, None
+    if not is_digits(port_text) or not 0 < int(port_text) < 65536:
+        raise ParseError(f"bad port in {text!r}")
+    return host, int(port_text)
 
 
 def _parse_uri_params(text: str, whole: str) -> dict[str, str | None]:
+    """`;name=value;flag` (with its leading ';') to a dict with lower-case names."""
     params: dict[str, str | None] = {}
     if not text:
         return params
-    for item in text.split(";"):
+    for item in text[1:].split(";"):
         name, eq, value = item.partition("=")
         if not name:
             raise ParseError(f"empty URI parameter in {whole!r}")
@@ -238,8 +258,25 @@ def _parse_uri_params(text: str, whole: str) -> dict[str, str | None]:
     return params
 
 
+def normalize_escapes(text: str) -> str:
+    """One spelling for text with %HEX HEX escapes: an escaped unreserved character becomes the
+    character, any other escape keeps its upper-case hex (§19.1.4: characters other than those
+    in the reserved set are equivalent to their escapes; reserved ones are not)."""
+    if "%" not in text:
+        return text
+    return _ESCAPE_RE.sub(_normalize_escape, text)
+
+
+def _normalize_escape(match: re.Match[str]) -> str:
+    char = chr(int(match[1], 16))
+    return char if char in _UNRESERVED else "%" + match[1].upper()
+
+
 def _lower_params(params: dict[str, str | None]) -> dict[str, str | None]:
-    return {k: (unescape(v).lower() if v is not None else None) for k, v in params.items()}
+    return {
+        normalize_escapes(k).lower(): (normalize_escapes(v).lower() if v is not None else None)
+        for k, v in params.items()
+    }
 
 
 def uri_equal(a: SipURI, b: SipURI) -> bool:
@@ -258,18 +295,18 @@ def uri_equal(a: SipURI, b: SipURI) -> bool:
     pa = _lower_params(a.params)
     pb = _lower_params(b.params)
     for name in _SIGNIFICANT_PARAMS:
-        if pa.get(name, "") != pb.get(name, ""):
+        if (name in pa) != (name in pb):
             return False
     for name in pa.keys() & pb.keys():
         if pa[name] != pb[name]:
             return False
-    ha = {k.lower(): unescape(v) for k, v in a.headers.items()}
-    hb = {k.lower(): unescape(v) for k, v in b.headers.items()}
+    ha = {normalize_escapes(k).lower(): normalize_escapes(v) for k, v in a.headers.items()}
+    hb = {normalize_escapes(k).lower(): normalize_escapes(v) for k, v in b.headers.items()}
     return ha == hb
 
 
 def _unescape_opt(text: str | None) -> str | None:
-    return unescape(text) if text is not None and "%" in text else text
+    return normalize_escapes(text) if text is not None else None
 
 
 def default_port(uri: SipURI) -> int:

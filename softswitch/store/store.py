@@ -18,6 +18,7 @@ from .errors import (
     UnknownExchangeError,
     UnknownLineError,
 )
+from .listener import LINES_CHANNEL, Callback, Listener, Resync
 from .migrate import Migration, apply_migrations
 from .models import Binding, Exchange, ExchangeMode, Line
 from .writer import BindingWriter, WriterStats
@@ -32,6 +33,7 @@ _LINE_CLASS = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _HA1 = {"MD5": re.compile(r"[0-9a-f]{32}"), "SHA-256": re.compile(r"[0-9a-f]{64}")}
 _TRUNK_URI = re.compile(r"sips?:\S+", re.IGNORECASE)
 _MODES = ("automated", "manual")
+_PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
 
 _UNAVAILABLE = (
     OSError,
@@ -60,11 +62,12 @@ _BINDING_COLUMNS = """
 
 def redact_url(url: str) -> str:
     """`url` with any password replaced by `***`, fit for messages and logs."""
+    url = _PASSWORD_PARAMETER.sub(r"\1***", url)
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable database URL>"
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
@@ -74,9 +77,11 @@ def redact_url(url: str) -> str:
 class Store:
     """PostgreSQL behind typed methods. Open with `await Store.open(url)`."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self._pool = pool
+        self._url = url
         self._writer = BindingWriter(pool)
+        self._listeners: list[Listener] = []
 
     @classmethod
     async def open(
@@ -90,12 +95,15 @@ class Store:
             raise DatabaseUnavailableError(
                 f"cannot connect to the database at {redact_url(url)}: {_first_line(exc)}"
             ) from exc
-        store = cls(pool)
+        store = cls(pool, url)
         store._writer.start()
         return store
 
     async def close(self) -> None:
         """Commit the bindings still queued, then close the connections."""
+        for listener in self._listeners:
+            await listener.close()
+        self._listeners.clear()
         await self._writer.close()
         await self._pool.close()
 
@@ -238,6 +246,22 @@ class Store:
         )
         return {row["number"]: (row["ha1_md5"], row["ha1_sha256"]) for row in rows}
 
+    async def listen_lines(self, callback: Callback, *, on_resync: Resync | None = None) -> None:
+        """Call `callback(number)` for each line added, changed or removed, by any process.
+
+        Calls come one at a time, in commit order, until the store is closed. After a lost
+        connection is re-established `on_resync()` is called, since changes made meanwhile were
+        not heard: reload what is cached.
+        """
+        listener = Listener(self._url, LINES_CHANNEL, callback, on_resync)
+        try:
+            await listener.start()
+        except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:
+            raise DatabaseUnavailableError(
+                f"cannot listen for changes: {_first_line(exc)}"
+            ) from exc
+        self._listeners.append(listener)
+
     # -- bindings ------------------------------------------------------------------------
 
     async def load_bindings(self, now: float, *, line: str | None = None) -> list[Binding]:
@@ -289,6 +313,8 @@ class Store:
     async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         try:
             return await self._pool.fetch(query, *args)
+        except ValueError as exc:  # asyncpg could not encode an argument
+            raise InvalidValueError(f"refused: {_first_line(exc)}") from exc
         except _UNAVAILABLE as exc:
             raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
         except asyncpg.CheckViolationError as exc:

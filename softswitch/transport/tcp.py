@@ -44,8 +44,7 @@ class TcpConnection(asyncio.Protocol):
         return self.peer.host, self.peer.port
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport  # type: ignore[assignment]
         host, port = transport.get_extra_info("peername")[:2]
         self.peer.host = host
         self.peer.port = port

@@ -24,8 +24,7 @@ class UdpListener(asyncio.DatagramProtocol):
         self.local_port = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]
         self.local_host, self.local_port = transport.get_extra_info("sockname")[:2]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:

@@ -3,7 +3,7 @@ RFC 3581 §4) and where a response goes (§18.2.2)."""
 
 from __future__ import annotations
 
-from ..sip import Request, Response
+from ..sip import Request, Via
 from .peer import Peer
 
 
@@ -25,17 +25,15 @@ def stamp_received(request: Request, peer: Peer) -> None:
         request.replace_first_value("via", str(via))
 
 
-def response_peer(response: Response, request_peer: Peer | None) -> Peer:
-    """Where a response to a request goes: back on the connection it came on, else to the
-    address the top Via names (received, rport, maddr) per §18.2.2 and RFC 3581."""
-    via = response.top_via
+def response_peer(via: Via, request_peer: Peer) -> Peer:
+    """Where the responses to a request go (§18.2.2, RFC 3581 §4): back on the connection it
+    came on; over UDP to its source when it asked for rport, else to received/sent-by."""
     transport = via.transport.lower()
-    if request_peer is not None and request_peer.transport == transport:
-        if request_peer.connection is not None and request_peer.connection.is_open:
-            return request_peer
+    if request_peer.transport == transport:
+        if request_peer.connection is not None:
+            return request_peer  # the layer falls back to a new connection if it has closed
         if transport == "udp" and via.has_rport:
             return request_peer
     default = 5061 if transport == "tls" else 5060
     host, port = via.response_address(default)
-    local_port = request_peer.local_port if request_peer is not None else 0
-    return Peer(transport, host, port, None, local_port)
+    return Peer(request_peer.transport, host, port, None, request_peer.local_port)

@@ -21,10 +21,12 @@ Events have an ``event`` key instead of ``id``::
     <- {"event": "incoming_call", "call": "c1", "msg": "INVITE sip:... SIP/2.0\\r\\n..."}
     <- {"event": "call_state", "call": "c1", "state": "CONFIRMED", ...}
     <- {"event": "call_media", "call": "c1", "status": "ACTIVE", ...}
+    <- {"event": "sip_msg", "direction": "tx", "method": "REGISTER", "msg": "..."}
 
 Commands: ``add_account``, ``remove_account``, ``register``, ``unregister``,
 ``set_auto_answer``, ``call``, ``answer``, ``hangup``, ``stats``, ``info``,
-``quit``. See ``tests/agents/README.md`` for the fields of each.
+``set_codecs``, ``ping``, ``quit``. ``tests/agents/README.md`` lists their
+fields and those of every event.
 
 Threads: the stdin reader is a plain Python thread that never touches pjsua2.
 pjsua2 runs with ``threadCnt = 0`` and ``mainThreadOnly = True``; the main
@@ -34,6 +36,7 @@ thread polls ``Endpoint.libHandleEvents`` so every pjsua2 callback runs on it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import heapq
 import itertools
@@ -41,6 +44,7 @@ import json
 import logging
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -125,22 +129,56 @@ def parse_headers(raw: str) -> tuple[str, list[list[str]]]:
 def rx_message_text(event: Any) -> str | None:
     """The whole received message behind a pjsua2 ``SipEvent``, if any."""
     try:
-        if event.type != pj.PJSIP_EVENT_TSX_STATE:
-            return None
-        tsx_state = event.body.tsxState
-        if tsx_state.type != pj.PJSIP_EVENT_RX_MSG:
-            return None
-        return tsx_state.src.rdata.wholeMsg or None
+        if event.type == pj.PJSIP_EVENT_RX_MSG:
+            return event.body.rxMsg.rdata.wholeMsg or None
+        if event.type == pj.PJSIP_EVENT_TSX_STATE:
+            tsx_state = event.body.tsxState
+            if tsx_state.type == pj.PJSIP_EVENT_RX_MSG:
+                return tsx_state.src.rdata.wholeMsg or None
     except Exception:
         return None
+    return None
 
 
-class StderrLogWriter(pj.LogWriter):
-    """Sends pjsua2 log lines to stderr (never stdout)."""
+# How pjsua logs each SIP message it sends or receives (at level 4):
+# "TX 512 bytes Request msg REGISTER/cseq=1 (tdta0x..) to UDP 127.0.0.1:5060:"
+# followed by the message and a "--end msg--" line.
+MSG_DUMP = re.compile(
+    r"(?P<dir>TX|RX) (?P<size>\d+) bytes (?P<info>.*?) (?:to|from) "
+    r"(?P<transport>\S+) (?P<remote>\S+):\s*$"
+)
+MSG_LOG_LEVEL = 4
+
+
+class AgentLogWriter(pj.LogWriter):
+    """Writes pjsip's log to a stream (never stdout) and reports SIP messages.
+
+    Lines up to ``level`` are written; SIP message dumps are always written
+    and, when ``on_message`` is set, handed to it as (direction, transport,
+    remote address, raw message).
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        level: int,
+        on_message: Callable[[str, str, str, str], None] | None,
+    ) -> None:
+        super().__init__()
+        self.stream = stream
+        self.level = level
+        self.on_message = on_message
 
     def write(self, entry: Any) -> None:
-        msg = entry.msg
-        sys.stderr.write(msg if msg.endswith("\n") else msg + "\n")
+        text: str = entry.msg
+        first, newline, rest = text.partition("\n")
+        dump = MSG_DUMP.search(first) if newline and entry.level == MSG_LOG_LEVEL else None
+        if dump is None and entry.level > self.level:
+            return
+        self.stream.write(text if text.endswith("\n") else text + "\n")
+        if dump is not None and self.on_message is not None:
+            raw = rest.split("\n--end msg--", 1)[0]
+            self.on_message(dump["dir"].lower(), dump["transport"].lower(), dump["remote"], raw)
 
 
 class Protocol:
@@ -220,6 +258,7 @@ class AccountRecord:
     auto_answer: AutoAnswer = field(default_factory=AutoAnswer)
     reg_code: int | None = None
     reg_expiration: int | None = None
+    reg_events: int = 0
 
 
 class AgentAccount(pj.Account):
@@ -259,19 +298,25 @@ class PhoneAgentProcess:
     """One pjsua2 endpoint with its accounts and calls, driven by commands."""
 
     def __init__(
-        self, proto: Protocol, log_level: int, log_file: str | None, codecs: list[str]
+        self,
+        proto: Protocol,
+        log_level: int,
+        log_stream: TextIO,
+        codecs: list[str],
+        sip_events: bool = True,
     ) -> None:
         self.proto = proto
         self.initial_codecs = codecs
         self.log_level = log_level
-        self.log_file = log_file
+        # pjsua2 keeps a raw pointer to the writer: it must outlive libDestroy().
+        self.log_writer = AgentLogWriter(
+            log_stream, log_level, self.on_sip_message if sip_events else None
+        )
         self.ep = pj.Endpoint()
-        self.log_writer: StderrLogWriter | None = None
         self.transports: dict[str, int] = {}
         self.ports: dict[str, int] = {}
         self.accounts: dict[str, AccountRecord] = {}
         self.calls: dict[str, CallRecord] = {}
-        self.by_pjsua_id: dict[int, str] = {}
         self.call_seq = itertools.count(1)
         self.timer_seq = itertools.count()
         self.timers: list[tuple[float, int, Callable[[], None]]] = []
@@ -303,15 +348,11 @@ class PhoneAgentProcess:
         cfg.uaConfig.threadCnt = 0
         cfg.uaConfig.mainThreadOnly = True
         cfg.uaConfig.maxCalls = 32
-        cfg.logConfig.level = self.log_level
-        cfg.logConfig.msgLogging = self.log_level >= 4
-        if self.log_file:
-            cfg.logConfig.filename = self.log_file
-            cfg.logConfig.consoleLevel = 0
-        else:
-            self.log_writer = StderrLogWriter()
-            cfg.logConfig.writer = self.log_writer
-            cfg.logConfig.consoleLevel = self.log_level
+        # Level 4 at least, so that SIP messages reach the writer.
+        cfg.logConfig.level = max(self.log_level, MSG_LOG_LEVEL)
+        cfg.logConfig.consoleLevel = max(self.log_level, MSG_LOG_LEVEL)
+        cfg.logConfig.msgLogging = True
+        cfg.logConfig.writer = self.log_writer
         cfg.medConfig.noVad = True
         cfg.medConfig.ecTailLen = 0
         cfg.medConfig.threadCnt = 1
@@ -525,6 +566,32 @@ class PhoneAgentProcess:
 
     # ------------------------------------------------------------ callbacks
 
+    def on_sip_message(self, direction: str, transport: str, remote: str, raw: str) -> None:
+        start, headers = parse_headers(raw)
+        fields: dict[str, Any] = {
+            "direction": direction,
+            "transport": transport,
+            "remote": remote,
+            "start_line": start,
+        }
+        if start.startswith("SIP/2.0 "):
+            code = start.split(" ", 2)[1]
+            fields["status"] = int(code) if code.isdigit() else None
+            fields["method"] = None
+        else:
+            fields["status"] = None
+            fields["method"] = start.split(" ", 1)[0]
+        wanted = {"call-id": "sip_call_id", "i": "sip_call_id", "cseq": "cseq"}
+        for name, value in headers:
+            key = wanted.get(name.lower())
+            if key and key not in fields:
+                fields[key] = value
+        cseq = str(fields.get("cseq", ""))
+        fields["cseq_method"] = cseq.split()[-1] if cseq.split() else None
+        fields["headers"] = headers
+        fields["msg"] = raw
+        self.proto.event("sip_msg", **fields)
+
     def on_reg_state(self, acc: AgentAccount, prm: Any) -> None:
         rec = self.accounts.get(acc.name)
         raw = None
@@ -533,13 +600,12 @@ class PhoneAgentProcess:
         except Exception:
             raw = None
         active = False
-        try:
+        with contextlib.suppress(pj.Error):
             active = bool(acc.getInfo().regIsActive)
-        except pj.Error:
-            pass
         if rec is not None:
             rec.reg_code = int(prm.code)
             rec.reg_expiration = int(prm.expiration)
+            rec.reg_events += 1
         self.proto.event(
             "reg_state",
             account=acc.name,
@@ -556,7 +622,6 @@ class PhoneAgentProcess:
         call = AgentCall(self, acc, cid, prm.callId)
         rec = CallRecord(cid=cid, account=acc.name, direction="in", call=call, state="INCOMING")
         self.calls[cid] = rec
-        self.by_pjsua_id[int(prm.callId)] = cid
         raw = prm.rdata.wholeMsg
         start, headers = parse_headers(raw)
         parts = start.split(" ")
@@ -611,11 +676,10 @@ class PhoneAgentProcess:
             fields["direction"] = rec.direction
         fields.update(info)
         fields["msg"] = rx_message_text(prm.e)
-        if info["state"] == "DISCONNECTED":
-            if rec is not None:
-                rec.ended = True
-                fields["stats"] = rec.last_stats
-                self.to_release.append(call.cid)
+        if info["state"] == "DISCONNECTED" and rec is not None:
+            rec.ended = True
+            fields["stats"] = rec.last_stats
+            self.to_release.append(call.cid)
         self.proto.event("call_state", **fields)
 
     def on_call_media_state(self, call: AgentCall) -> None:
@@ -644,10 +708,8 @@ class PhoneAgentProcess:
         rec = self.calls.get(call.cid)
         if rec is None:
             return
-        try:
+        with contextlib.suppress(pj.Error):
             rec.last_stats = self._stream_stats(call, int(prm.streamIdx))
-        except pj.Error:
-            pass
 
     # ------------------------------------------------------------- commands
 
@@ -679,6 +741,8 @@ class PhoneAgentProcess:
         cfg.regConfig.retryIntervalSec = int(p.get("reg_retry_interval", 0))
         cfg.regConfig.firstRetryIntervalSec = int(p.get("reg_retry_interval", 0))
         cfg.regConfig.unregWaitMsec = int(p.get("unreg_wait_ms", 1000))
+        if p.get("reg_refresh_delay") is not None:
+            cfg.regConfig.delayBeforeRefreshSec = int(p["reg_refresh_delay"])
         if p.get("reg_headers"):
             cfg.regConfig.headers = self._headers({"headers": p["reg_headers"]})
 
@@ -817,7 +881,6 @@ class PhoneAgentProcess:
             del self.calls[cid]
             raise
         info = call.getInfo()
-        self.by_pjsua_id[int(info.id)] = cid
         rec.sip_call_id = info.callIdString
         return {"call": cid, "sip_call_id": info.callIdString}
 
@@ -890,29 +953,28 @@ class PhoneAgentProcess:
 
     def shutdown(self) -> None:
         req = self.quit_request or {}
-        timeout = float(req.get("grace", 2.0))
-        clean = True
+        deadline = time.monotonic() + float(req.get("grace", 2.0))
         live = [r for r in self.calls.values() if r.call is not None and not r.ended]
         if live:
             self.ep.hangupAllCalls()
-            clean &= self._pump_until(
-                lambda: all(r.ended for r in live), timeout
+        pending: list[tuple[AccountRecord, int]] = []
+        if req.get("unregister", True):
+            for rec in self.accounts.values():
+                if rec.reg_code != 200 or not rec.reg_expiration:
+                    continue
+                try:
+                    rec.account.setRegistration(False)
+                except pj.Error as exc:
+                    log.warning("unregister %s failed: %s", rec.name, pj_error_text(exc))
+                else:
+                    pending.append((rec, rec.reg_events))
+
+        def finished() -> bool:
+            return all(r.ended for r in live) and all(
+                rec.reg_events > seen for rec, seen in pending
             )
-        registered = [
-            rec
-            for rec in self.accounts.values()
-            if req.get("unregister", True) and rec.reg_code is not None and 200 <= rec.reg_code < 300
-            and rec.reg_expiration
-        ]
-        for rec in registered:
-            try:
-                rec.account.setRegistration(False)
-            except pj.Error as exc:
-                log.warning("unregister %s failed: %s", rec.name, pj_error_text(exc))
-        if registered:
-            clean &= self._pump_until(
-                lambda: all(not rec.reg_expiration for rec in registered), timeout
-            )
+
+        clean = self._pump_until(finished, max(deadline - time.monotonic(), 0.0))
         self.timers.clear()
         self.to_release.extend(self.calls)
         self._release_ended_calls()
@@ -939,6 +1001,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", type=int, default=3, help="pjsip log level 0-6")
     parser.add_argument("--log-file", default=None, help="pjsip log file instead of stderr")
     parser.add_argument(
+        "--no-sip-events",
+        action="store_true",
+        help="do not report every SIP message sent or received as a sip_msg event",
+    )
+    parser.add_argument(
         "--codecs",
         default="PCMU,PCMA",
         help="comma-separated codecs to offer, in order of preference ('' keeps pjsip's)",
@@ -952,7 +1019,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     proto = Protocol(os.fdopen(_PROTO_FD, "w", encoding="utf-8", buffering=1))
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
-    agent = PhoneAgentProcess(proto, args.log_level, args.log_file, codecs)
+    log_stream: TextIO = (
+        open(args.log_file, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        if args.log_file
+        else sys.stderr
+    )
+    agent = PhoneAgentProcess(
+        proto, args.log_level, log_stream, codecs, sip_events=not args.no_sip_events
+    )
 
     def on_signal(signum: int, frame: Any) -> None:
         agent.running = False

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,14 @@ class PhoneAgent:
         log_dir: str | os.PathLike[str] | None = None,
         python: str | None = None,
         start_timeout: float = 10.0,
+        codecs: Sequence[str] | None = None,
+        sip_events: bool = True,
     ) -> None:
+        """Start the agent process and wait for its ``ready`` event.
+
+        ``codecs`` replaces the default offer (PCMU, PCMA); ``sip_events=False``
+        stops the per-message ``sip_msg`` events.
+        """
         self.name = name
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
@@ -115,8 +122,8 @@ class PhoneAgent:
         self._closed = False
 
         if log_dir is None:
-            self._tmpdir: tempfile.TemporaryDirectory[str] | None = (
-                tempfile.TemporaryDirectory(prefix=f"phone-{name}-")
+            self._tmpdir: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(
+                prefix=f"phone-{name}-"
             )
             log_dir = self._tmpdir.name
         else:
@@ -125,8 +132,13 @@ class PhoneAgent:
         self.log_path = Path(log_dir) / f"{name}.log"
         self._log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in close())
 
+        argv = [python or sys.executable, str(AGENT_SCRIPT), "--log-level", str(log_level)]
+        if codecs is not None:
+            argv += ["--codecs", ",".join(codecs)]
+        if not sip_events:
+            argv.append("--no-sip-events")
         self.proc = subprocess.Popen(
-            [python or sys.executable, str(AGENT_SCRIPT), "--log-level", str(log_level)],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
@@ -277,6 +289,20 @@ class PhoneAgent:
         """Wait until ``call`` reaches ``state`` (e.g. ``"CONFIRMED"``)."""
         return self.wait_event("call_state", timeout=timeout, call=call, state=state)
 
+    def sip_messages(
+        self,
+        direction: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        **match: Any,
+    ) -> list[Event]:
+        """``sip_msg`` events so far: ``direction`` "tx"/"rx", request ``method``,
+        response ``status``; ``cseq_method`` etc. through ``match``."""
+        for key, value in (("direction", direction), ("method", method), ("status", status)):
+            if value is not None:
+                match[key] = value
+        return self.events("sip_msg", **match)
+
     # --------------------------------------------------------------- commands
 
     def info(self) -> dict[str, Any]:
@@ -354,13 +380,17 @@ class PhoneAgent:
 
     # --------------------------------------------------------------- shutdown
 
-    def quit(self, timeout: float = 5.0, unregister: bool = True) -> bool:
-        """Ask the agent to hang up, unregister and exit; True if it did in time."""
+    def quit(self, timeout: float = 3.0, unregister: bool = True) -> bool:
+        """Ask the agent to hang up, unregister and exit; True if it did in time.
+
+        The agent gives its calls and registrations ``timeout - 1`` seconds to
+        end (the server must be able to answer meanwhile), then exits anyway.
+        """
         if self.proc.poll() is not None:
             return True
-        budget = max(timeout - 1.0, 0.5)
+        grace = max(timeout - 1.0, 0.2)
         try:
-            self.request("quit", timeout=timeout, unregister=unregister, grace=budget)
+            self.request("quit", timeout=timeout, unregister=unregister, grace=grace)
         except PhoneAgentError as exc:
             log.warning("%s: quit failed: %s", self.name, str(exc).splitlines()[0])
         try:
@@ -369,7 +399,7 @@ class PhoneAgent:
             return False
         return True
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = 3.0) -> None:
         """Stop the agent: quit politely, then terminate, then kill."""
         if self._closed:
             return

@@ -1,0 +1,177 @@
+"""The SIP endpoint: bytes from the sockets through the parser and the transaction table to the
+transaction user, and back. One per process; it owns the single loop timer of all transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from ..sip import ParseError, Request, Response, make_response, parse_message
+from ..transaction import (
+    AckReceived,
+    Output,
+    RequestReceived,
+    ResponseReceived,
+    Send,
+    ServerTransaction,
+    Timeout,
+    TransactionTable,
+    TransportFailed,
+    UnmatchedAck,
+    UnmatchedResponse,
+)
+from .layer import TransportLayer
+from .peer import Peer
+from .via import response_peer, stamp_received
+
+log = logging.getLogger(__name__)
+
+RequestHandler = Callable[[Request, Peer, ServerTransaction], None]
+EventHandler = Callable[[Output], None]
+
+# At most this many lines a second about broken input, so a flood cannot flood the log too.
+BAD_INPUT_LOG_RATE = 20
+
+
+class SipEndpoint:
+    """Parses what arrives, matches it to transactions, and hands new requests (and every other
+    transaction event) to the transaction user."""
+
+    def __init__(
+        self,
+        on_request: RequestHandler,
+        *,
+        on_event: EventHandler | None = None,
+        max_message_size: int = 65535,
+        tcp_idle_timeout: float = 600.0,
+    ) -> None:
+        self._on_request = on_request
+        self._on_event = on_event
+        self.table = TransactionTable()
+        self.transport = TransportLayer(
+            self._received,
+            max_message_size=max_message_size,
+            tcp_idle_timeout=tcp_idle_timeout,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._log_window = 0
+        self._logged = 0
+        self._suppressed = 0
+
+    async def listen(self, host: str, port: int) -> int:
+        self._loop = asyncio.get_running_loop()
+        return await self.transport.listen(host, port)
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.transport.close()
+
+    # -- from the network --------------------------------------------------------------------
+
+    def _received(self, data: bytes, peer: Peer) -> None:
+        try:
+            message = parse_message(data, datagram=peer.transport == "udp")
+        except ParseError as err:
+            self._bad_input(err, peer)
+            return
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        if type(message) is Request:
+            stamp_received(message, peer)
+            tx_peer = response_peer(message.top_via, peer)
+            outputs = self.table.receive_request(message, tx_peer, now, reliable=peer.reliable)
+        else:
+            assert isinstance(message, Response)
+            outputs = self.table.receive_response(message, now)
+        self._dispatch(outputs)
+
+    def _bad_input(self, err: ParseError, peer: Peer) -> None:
+        request = err.request
+        if request is None:
+            self._log_bad(f"{peer}: dropped: {err.reason}")
+            return
+        self._log_bad(f"{peer}: {err.status} {err.reason}")
+        warning = err.reason.replace('"', "'").replace("\\", "/")[:200]
+        response = make_response(request, err.status, headers=[("Warning", f'399 - "{warning}"')])
+        try:
+            stamp_received(request, peer)
+            self.transport.send(response_peer(request.top_via, peer), response.to_bytes())
+        except (ParseError, OSError) as send_err:
+            log.debug("could not answer bad input from %s: %s", peer, send_err)
+
+    def _log_bad(self, line: str) -> None:
+        window = int(time.monotonic())
+        if window != self._log_window:
+            if self._suppressed:
+                log.warning("%d more lines about bad input suppressed", self._suppressed)
+            self._log_window, self._logged, self._suppressed = window, 0, 0
+        if self._logged < BAD_INPUT_LOG_RATE:
+            self._logged += 1
+            log.warning("%s", line)
+        else:
+            self._suppressed += 1
+
+    # -- from the transaction user -----------------------------------------------------------
+
+    def respond(self, tx: ServerTransaction, response: Response) -> None:
+        """Send a response on its server transaction (retransmitted by it over UDP)."""
+        assert self._loop is not None
+        if tx.terminated:
+            return  # a response after the transaction ended (the caller gave up): nothing to do
+        self._dispatch(self.table.send_response(tx, response, self._loop.time()))
+
+    def send_stateless(self, peer: Peer, message: Request | Response) -> None:
+        """Send outside any transaction (an ACK for a 2xx, a forwarded 2xx)."""
+        self.transport.send(peer, message.to_bytes())
+
+    # -- outputs and the timer ---------------------------------------------------------------
+
+    def _dispatch(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            kind = type(output)
+            if kind is Send:
+                assert isinstance(output, Send)
+                try:
+                    self.transport.send(output.peer, output.data)
+                except OSError as err:
+                    log.info("send to %s failed: %s", output.peer, err)
+                    if output.tx is not None and self._loop is not None:
+                        self._dispatch(self.table.transport_error(output.tx, self._loop.time()))
+            elif kind is RequestReceived:
+                assert isinstance(output, RequestReceived)
+                tx = output.tx
+                assert isinstance(tx, ServerTransaction)
+                self._on_request(output.request, tx.peer, tx)
+            elif self._on_event is not None:
+                self._on_event(output)
+            elif kind in (Timeout, TransportFailed):
+                log.info("transaction %s: %s", output.tx, kind.__name__)  # type: ignore[union-attr]
+            elif kind in (UnmatchedAck, UnmatchedResponse, AckReceived, ResponseReceived):
+                log.debug("no one to take %s", kind.__name__)
+        self._arm()
+
+    def _arm(self) -> None:
+        deadline = self.table.next_deadline()
+        if deadline is None or deadline == self._timer_at:
+            return
+        if self._timer_at is not None and self._timer_at <= deadline and self._timer is not None:
+            return  # the armed timer fires first and re-arms for the rest
+        if self._timer is not None:
+            self._timer.cancel()
+        assert self._loop is not None
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        assert self._loop is not None
+        self._dispatch(self.table.handle_timers(self._loop.time()))

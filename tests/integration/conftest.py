@@ -1,0 +1,64 @@
+"""Fixtures for tests that run a real softswitch on 127.0.0.1 against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from softswitch.config import Settings
+from softswitch.server import Softswitch
+from softswitch.sip.digest import compute_ha1
+from softswitch.store import Store
+
+REALM = "county.test"
+
+
+def switch_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "sip_host": "127.0.0.1",
+        "sip_port": 0,
+        "data_dir": tmp_path,
+        "realm": REALM,
+        "node": "node-a",
+        "min_expires": 2,
+        "default_expires": 300,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def provision(store: Store, *lines: tuple[str, str], exchange: str = "ASH") -> None:
+    """An automated exchange with the given (number, password) lines."""
+    if await store.get_exchange(exchange) is None:
+        await store.add_exchange(exchange, "Ashford", "5551")
+    for number, password in lines:
+        await store.add_line(
+            number,
+            exchange,
+            f"Line {number}",
+            compute_ha1(number, REALM, password, "MD5"),
+            compute_ha1(number, REALM, password, "SHA-256"),
+        )
+
+
+@pytest.fixture
+async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
+    """A started softswitch with lines 5551001 (password one-secret) and 5551002 (two-secret)."""
+    node = await Softswitch.open(switch_settings(tmp_path), fresh_database_url)
+    await provision(node.store, ("5551001", "one-secret"), ("5551002", "two-secret"))
+    await node.start()
+    try:
+        yield node
+    finally:
+        await node.stop()
+
+
+@pytest.fixture
+def sipp() -> Iterator[str]:
+    path = shutil.which("sipp")
+    if path is None:
+        pytest.skip("sipp (Debian package sip-tester) is not installed")
+    yield path
