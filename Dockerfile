@@ -13,6 +13,6 @@ USER softswitch
 ENV SOFTSWITCH_DATA_DIR=/var/lib/softswitch \
     SOFTSWITCH_SIP_HOST=0.0.0.0 \
     SOFTSWITCH_SIP_PORT=5060
-EXPOSE 5060/udp 5060/tcp 8080/tcp
+EXPOSE 5060/udp 5060/tcp
 ENTRYPOINT ["softswitch"]
 CMD ["serve"]

@@ -78,7 +78,7 @@ def build_plan_text(count: int, rng: random.Random) -> tuple[str, list[str]]:
     return "\n".join(parts), numbers
 
 
-def measure(route, calls: list[tuple[Caller, str]], now: float) -> list[int]:  # noqa: ANN001
+def measure(route, calls: list[tuple[Caller, str]], now: float) -> list[int]:
     timings: list[int] = []
     clock = time.perf_counter_ns
     for caller, number in calls:

@@ -64,7 +64,6 @@ class Settings(BaseSettings):
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
     tcp_idle_timeout: int = Field(600, ge=1)
     log_level: LogLevel = "info"
-    http_port: int = Field(8080, ge=0, le=65535)
 
     @field_validator("digest_algorithms")
     @classmethod

@@ -15,13 +15,15 @@ DEMO_EXCHANGE = ("ASH", "Ashford", "5551")
 DEMO_LINES = (("5551001", "Ashford 1001"), ("5551002", "Ashford 1002"))
 
 
-async def ensure_demo(store: Store, settings: Settings) -> list[str]:
+async def ensure_demo(store: Store, settings: Settings, sip_port: int = 5060) -> list[str]:
     """Create what is missing of the demo; return the lines to print for the newcomer."""
     code, name, prefix = DEMO_EXCHANGE
     if await store.get_exchange(code) is None:
         await store.add_exchange(code, name, prefix)
     passwords = _load_passwords(settings.data_dir)
     domain = advertised_host(settings)
+    if sip_port != 5060:
+        domain = f"{domain}:{sip_port}"
     printed = []
     for number, display in DEMO_LINES:
         password = passwords.get(number) or secrets.token_urlsafe(9)

@@ -217,8 +217,8 @@ async def serve(settings: Settings, *, demo: bool = False) -> None:
     database_url = await asyncio.to_thread(resolve_database_url, settings)
     switch = await Softswitch.open(settings, database_url)
     try:
-        demo_lines = await ensure_demo(switch.store, settings) if demo else []
         await switch.start()
+        demo_lines = await ensure_demo(switch.store, settings, switch.sip_port) if demo else []
         for listening in switch.listening:
             print(f"listening for SIP on udp and tcp {listening.host}:{listening.port}", flush=True)
         print(f"database {redact_url(database_url)}", flush=True)

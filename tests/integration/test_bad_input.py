@@ -102,11 +102,11 @@ async def test_bad_stream_input_closes_only_that_connection(switch: Softswitch) 
         assert await asyncio.wait_for(good_reader.readexactly(2), timeout=3) == b"\r\n"
         # and a request with a too-large Content-Length waits for its body, not the server
         options = (
-            "OPTIONS sip:127.0.0.1 SIP/2.0\r\n"
-            "Via: SIP/2.0/TCP 127.0.0.1:5998;branch=z9hG4bK-tcp-ok\r\n"
-            "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
-            "Call-ID: tcp-ok\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        ).encode()
+            b"OPTIONS sip:127.0.0.1 SIP/2.0\r\n"
+            b"Via: SIP/2.0/TCP 127.0.0.1:5998;branch=z9hG4bK-tcp-ok\r\n"
+            b"From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+            b"Call-ID: tcp-ok\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
         good_writer.write(options)
         await good_writer.drain()
         head = await asyncio.wait_for(good_reader.readuntil(b"\r\n\r\n"), timeout=3)
