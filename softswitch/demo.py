@@ -46,16 +46,24 @@ def advertised_host(settings: Settings) -> str:
     host = settings.sip_host.split(",")[0].strip()
     if host not in ("0.0.0.0", "::", ""):
         return host
+    for address in local_addresses():
+        if "." in address and not address.startswith("127."):
+            return address
+    return "127.0.0.1"
+
+
+def local_addresses() -> list[str]:
+    """Every IPv4 and IPv6 address of this machine's interfaces."""
     try:
         import psutil
-
-        for addresses in psutil.net_if_addrs().values():
-            for address in addresses:
-                if address.family.name == "AF_INET" and not address.address.startswith("127."):
-                    return str(address.address)
     except ImportError:
-        pass
-    return "127.0.0.1"
+        return ["127.0.0.1", "::1"]
+    found = []
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family.name in ("AF_INET", "AF_INET6"):
+                found.append(str(address.address).split("%")[0])
+    return found
 
 
 def _passwords_file(data_dir: Path) -> Path:

@@ -11,13 +11,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .calls import CallService
 from .config import Settings, resolve_database_url
-from .demo import ensure_demo
+from .demo import advertised_host, ensure_demo, local_addresses
+from .proxy import LocalAddress, ProxyCore
 from .registrar import LocationService, Registrar, RegistrarPolicy
-from .sip import Request, SipError, make_response
+from .sip import Request, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .store import Store, redact_url
-from .transaction import ServerTransaction, branch
+from .transaction import Output, ServerTransaction, branch
 from .transport import Peer
 from .transport.endpoint import SipEndpoint
 
@@ -72,9 +74,12 @@ class Softswitch:
         )
         self.endpoint = SipEndpoint(
             self._on_request,
+            on_event=self._on_event,
             max_message_size=settings.max_message_size,
             tcp_idle_timeout=settings.tcp_idle_timeout,
         )
+        self.proxy: ProxyCore | None = None
+        self.calls: CallService | None = None
         self.listening: list[Listening] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -98,9 +103,23 @@ class Softswitch:
         self.credentials = await self.store.load_credentials()
         self.location.load(await self.store.load_bindings(now))
         await self.store.listen_lines(self._line_changed)
+        port = self.settings.sip_port
         for host in _hosts(self.settings.sip_host):
-            port = await self.endpoint.listen(host, self.settings.sip_port)
+            port = await self.endpoint.listen(host, port)
             self.listening.append(Listening(host, port))
+        local = LocalAddress(
+            advertised_host(self.settings),
+            self.sip_port,
+            (*_hosts(self.settings.sip_host), *local_addresses()),
+        )
+        self.calls = CallService(
+            location=self.location,
+            authenticator=self.authenticator,
+            lookup_ha1=self._lookup_ha1,
+            local=local,
+        )
+        await self.reload_network()
+        self.proxy = ProxyCore(self.endpoint, local, self.calls)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
 
     async def stop(self) -> None:
@@ -126,6 +145,13 @@ class Softswitch:
             return None
         return entry[0] if algorithm == "MD5" else entry[1]
 
+    async def reload_network(self) -> None:
+        """Exchanges, lines and the dialplan, from the database, swapped in at once."""
+        assert self.calls is not None
+        exchanges = await self.store.list_exchanges()
+        lines = await self.store.list_lines()
+        self.calls.update(exchanges, lines, None)
+
     async def _line_changed(self, number: str) -> None:
         """A line was added, changed or removed by another process (NOTIFY)."""
         line = await self.store.get_line(number)
@@ -135,6 +161,7 @@ class Softswitch:
                 self.location.remove_line(number)
         else:
             self.credentials[number] = (line.ha1_md5, line.ha1_sha256)
+        await self.reload_network()
 
     async def _sweep_expired(self) -> None:
         while True:
@@ -156,7 +183,7 @@ class Softswitch:
         method = request.method
         if method == "REGISTER":
             self._spawn(self._register(request, peer, tx))
-        elif method == "OPTIONS":
+        elif method == "OPTIONS" and self._addressed_to_us(request):
             self.endpoint.respond(
                 tx,
                 make_response(
@@ -166,17 +193,22 @@ class Softswitch:
                     headers=[("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", SUPPORTED)],
                 ),
             )
-        elif method == "CANCEL":
-            self.endpoint.respond(tx, make_response(request, 481, to_tag=new_tag()))
-        elif method in ALLOW:
-            self.endpoint.respond(
-                tx, make_response(request, 480, "No route for calls yet", to_tag=new_tag())
-            )
+        elif self.proxy is not None:
+            self.proxy.handle_request(request, peer, tx)
         else:
-            self.endpoint.respond(
-                tx,
-                make_response(request, 405, to_tag=new_tag(), headers=[("Allow", ALLOW)]),
-            )
+            self.endpoint.respond(tx, make_response(request, 503, to_tag=new_tag()))
+
+    def _on_event(self, output: Output) -> None:
+        if self.proxy is not None:
+            self.proxy.handle_event(output)
+
+    def _addressed_to_us(self, request: Request) -> bool:
+        """A request for this node itself (an OPTIONS ping), not for a line behind it."""
+        try:
+            uri = request.request_uri
+        except SipError:
+            return True
+        return not isinstance(uri, SipURI) or uri.user is None
 
     async def _register(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         try:

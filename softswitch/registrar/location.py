@@ -13,10 +13,11 @@ from ..store import Binding
 
 
 class LocationService:
-    __slots__ = ("_by_line", "_expiry")
+    __slots__ = ("_by_contact", "_by_line", "_expiry")
 
     def __init__(self) -> None:
         self._by_line: dict[str, dict[str, Binding]] = {}
+        self._by_contact: dict[str, Binding] = {}
         # (expires_at, line, contact); stale entries are skipped when popped
         self._expiry: list[tuple[float, str, str]] = []
 
@@ -37,17 +38,24 @@ class LocationService:
         current = self._by_line.get(line)
         if current is not None:
             for contact in removals:
-                current.pop(contact, None)
+                if current.pop(contact, None) is not None:
+                    self._by_contact.pop(contact, None)
         for binding in upserts:
             self._put(binding)
         if line in self._by_line and not self._by_line[line]:
             del self._by_line[line]
 
     def remove_line(self, line: str) -> None:
-        self._by_line.pop(line, None)
+        for contact in self._by_line.pop(line, {}):
+            self._by_contact.pop(contact, None)
+
+    def find_contact(self, contact: str) -> Binding | None:
+        """The binding registered with exactly this contact URI (to reach it behind NAT)."""
+        return self._by_contact.get(contact)
 
     def _put(self, binding: Binding) -> None:
         self._by_line.setdefault(binding.line_number, {})[binding.contact] = binding
+        self._by_contact[binding.contact] = binding
         heapq.heappush(self._expiry, (binding.expires_at, binding.line_number, binding.contact))
 
     def expire(self, now: float) -> list[Binding]:
@@ -61,6 +69,7 @@ class LocationService:
             if binding is None or binding.expires_at != expires_at:
                 continue  # refreshed or removed since
             del current[contact]  # type: ignore[union-attr]
+            self._by_contact.pop(contact, None)
             if not current:
                 del self._by_line[line]
             gone.append(binding)

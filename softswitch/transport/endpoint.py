@@ -12,6 +12,7 @@ from collections.abc import Callable
 from ..sip import ParseError, Request, Response, make_response, parse_message
 from ..transaction import (
     AckReceived,
+    ClientTransaction,
     Output,
     RequestReceived,
     ResponseReceived,
@@ -127,6 +128,15 @@ class SipEndpoint:
         if tx.terminated:
             return  # a response after the transaction ended (the caller gave up): nothing to do
         self._dispatch(self.table.send_response(tx, response, self._loop.time()))
+
+    def send_request(self, request: Request, peer: Peer) -> ClientTransaction:
+        """Send a request on a new client transaction; its events come to `on_event`."""
+        assert self._loop is not None
+        tx, outputs = self.table.send_request(
+            request, peer, self._loop.time(), reliable=peer.reliable
+        )
+        self._dispatch(outputs)
+        return tx
 
     def send_stateless(self, peer: Peer, message: Request | Response) -> None:
         """Send outside any transaction (an ACK for a 2xx, a forwarded 2xx)."""

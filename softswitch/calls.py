@@ -1,0 +1,243 @@
+"""The call service: what the proxy asks of the softswitch. Who may call (digest for lines,
+source address for peer exchanges), where a call goes (dialplan, location service, trunks),
+and the next hop of a URI (a registered phone's NAT address)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+from .proxy import TRUNK_FAILOVER, Admission, LocalAddress, Routing, Target, new_tag
+from .registrar import LocationService
+from .routing import (
+    Caller,
+    Directory,
+    ExchangeTarget,
+    LineTarget,
+    QueueTarget,
+    RejectTarget,
+    Router,
+    TrunkTarget,
+    load_dialplan,
+)
+from .sip import ParseError, Request, Response, SipURI, TelURI, make_response, parse_uri
+from .sip.digest import AuthOutcome, DigestAuthenticator
+from .store import Binding, Exchange, Line
+from .transport import Peer
+
+log = logging.getLogger(__name__)
+
+LookupHa1 = Callable[[str, str], "str | None"]
+DEFAULT_TRUNK_TIMEOUT = 10.0
+QUEUE_PLACEHOLDER_REASON = 'SIP ;cause=480 ;text="Operator queue not available yet"'
+
+
+def default_dialplan(exchanges: Iterable[Exchange]) -> Router:
+    """With no dialplan applied: every exchange by its prefix, nothing else."""
+    rules = [
+        f'[[rule]]\nname = "exchange-{e.code}"\nprefix = "{e.prefix}"\n'
+        f'deliver = {{ exchange = "{e.code}" }}\n'
+        for e in sorted(exchanges, key=lambda e: e.prefix)
+    ]
+    return Router(load_dialplan({"(default).toml": "\n".join(rules)}))
+
+
+class CallService:
+    def __init__(
+        self,
+        *,
+        location: LocationService,
+        authenticator: DigestAuthenticator,
+        lookup_ha1: LookupHa1,
+        local: LocalAddress,
+        trunk_timeout: float = DEFAULT_TRUNK_TIMEOUT,
+    ) -> None:
+        self.location = location
+        self.authenticator = authenticator
+        self.lookup_ha1 = lookup_ha1
+        self.local = local
+        self.trunk_timeout = trunk_timeout
+        self.router = Router(load_dialplan({}))
+        self.directory = Directory()
+        self._lines: dict[str, Line] = {}
+        self._exchanges: dict[str, Exchange] = {}
+        self._trusted: dict[str, str] = {}  # source address -> exchange code
+
+    # -- the network as the database has it ----------------------------------------------------
+
+    def update(
+        self, exchanges: Sequence[Exchange], lines: Sequence[Line], router: Router | None
+    ) -> None:
+        """A new view of the network: swapped in at once, so a call sees one version."""
+        self._exchanges = {e.code: e for e in exchanges}
+        self._lines = {line.number: line for line in lines}
+        self.directory = Directory(exchanges, lines)
+        base = router if router is not None else default_dialplan(exchanges)
+        self.router = Router(base.compiled, self.directory)
+        trusted: dict[str, str] = {}
+        for exchange in exchanges:
+            for text in exchange.trunk_uris:
+                uri = _sip_uri(text)
+                if uri is not None and _is_ip(uri.host):
+                    trusted[uri.host.strip("[]")] = exchange.code
+        self._trusted = trusted
+
+    # -- admission -------------------------------------------------------------------------------
+
+    def admit(self, request: Request, peer: Peer, now: float) -> Admission | Response:
+        trunk = self._trusted.get(peer.host)
+        if trunk is not None:
+            return Admission(f"trunk:{trunk}")
+        if request.method in ("ACK", "CANCEL", "BYE", "PRACK"):
+            return Admission("")
+        auth = self.authenticator.authenticate(
+            request.header_values("proxy-authorization") or None,
+            request.method,
+            self.lookup_ha1,
+            now,
+        )
+        if auth.outcome is AuthOutcome.BAD_REQUEST:
+            return make_response(request, 400, "Bad Proxy-Authorization", to_tag=new_tag())
+        if not auth.accepted:
+            answered = bool(request.header_values("proxy-authorization"))
+            stale = any("stale=true" in c for c in auth.challenges)
+            if answered and not stale:
+                return make_response(request, 403, to_tag=new_tag())
+            return make_response(
+                request,
+                407,
+                to_tag=new_tag(),
+                headers=[("Proxy-Authenticate", value) for value in auth.challenges],
+            )
+        from_uri = request.from_addr.uri
+        if not isinstance(from_uri, SipURI) or from_uri.user != auth.username:
+            return make_response(request, 403, "Not your line", to_tag=new_tag())
+        # §22.3: credentials for our realm go no further
+        request.remove_header("proxy-authorization")
+        return Admission(auth.username or "")
+
+    # -- routing ---------------------------------------------------------------------------------
+
+    def locate(self, request: Request, admission: Admission, now: float) -> Routing | Response:
+        ruri = request.request_uri
+        if isinstance(ruri, SipURI):
+            dialed = ruri.user or ""
+        elif isinstance(ruri, TelURI):
+            dialed = ruri.number
+        else:
+            return make_response(request, 416, to_tag=new_tag())
+        caller = self._caller(admission.caller)
+        decision = self.router.route(caller, dialed, now)
+        target = decision.target
+        number = decision.number
+        rule = decision.rule.name if decision.rule is not None else "-"
+        route = f"{rule}: {target.describe()}"
+        if isinstance(target, RejectTarget):
+            return make_response(request, target.status, target.reason, to_tag=new_tag())
+        if isinstance(target, QueueTarget):
+            return make_response(
+                request,
+                480,
+                to_tag=new_tag(),
+                headers=[("Reason", QUEUE_PLACEHOLDER_REASON)],
+            )
+        if isinstance(target, TrunkTarget):
+            targets = self._trunk_targets(target, number)
+            if not targets:
+                return make_response(request, 503, "No usable trunk", to_tag=new_tag())
+        elif isinstance(target, LineTarget | ExchangeTarget):
+            line = self._lines.get(number)
+            if line is None:
+                return make_response(request, 404, "No such line", to_tag=new_tag())
+            exchange = self._exchanges.get(line.exchange_code)
+            if exchange is not None and exchange.mode == "manual":
+                return make_response(
+                    request, 480, to_tag=new_tag(), headers=[("Reason", QUEUE_PLACEHOLDER_REASON)]
+                )
+            targets = self._line_targets(self.location.bindings(number, now))
+            if not targets:
+                return make_response(request, 480, "Not registered", to_tag=new_tag())
+        else:
+            return make_response(request, 500, to_tag=new_tag())
+        return Routing(targets, dialed=dialed, number=number, route=route)
+
+    def _caller(self, who: str) -> Caller:
+        if who.startswith("trunk:"):
+            return Caller(None, who[6:], None)
+        line = self._lines.get(who)
+        if line is None:
+            return Caller(who or None)
+        return Caller(line.number, line.exchange_code, line.line_class)
+
+    def _line_targets(self, bindings: Sequence[Binding]) -> list[Target]:
+        """Fork to every contact: equal q in parallel, lower q after (§16.6, RFC 3261 §16.2)."""
+        groups = sorted({b.q for b in bindings}, reverse=True)
+        return [
+            Target(
+                b.contact,
+                Peer(b.source_transport, b.source_host, b.source_port, None, b.local_port),
+                q=b.q,
+                group=groups.index(b.q),
+                route=b.path,
+            )
+            for b in bindings
+        ]
+
+    def _trunk_targets(self, trunk: TrunkTarget, number: str) -> list[Target]:
+        targets = []
+        for index, text in enumerate(trunk.uris):
+            uri = _sip_uri(text)
+            if uri is None:
+                log.warning("trunk URI %r is not a SIP URI", text)
+                continue
+            peer = self.next_hop(uri)
+            if peer is None:
+                log.warning("trunk %s: only IP addresses are supported as hosts", text)
+                continue
+            request_uri = uri.copy()
+            request_uri.user = number
+            targets.append(
+                Target(
+                    str(request_uri),
+                    peer,
+                    group=index,
+                    try_timeout=trunk.timeout or self.trunk_timeout,
+                    failover=TRUNK_FAILOVER,
+                )
+            )
+        return targets
+
+    # -- next hops -------------------------------------------------------------------------------
+
+    def next_hop(self, uri: SipURI) -> Peer | None:
+        binding = self.location.find_contact(str(uri))
+        if binding is not None:
+            return Peer(
+                binding.source_transport,
+                binding.source_host,
+                binding.source_port,
+                None,
+                binding.local_port,
+            )
+        host = uri.params.get("maddr") or uri.host
+        if not _is_ip(host):
+            return None
+        transport = uri.transport if uri.transport in ("udp", "tcp") else "udp"
+        return Peer(transport, host.strip("[]"), uri.port or 5060)
+
+
+def _sip_uri(text: str) -> SipURI | None:
+    try:
+        uri = parse_uri(text)
+    except ParseError:
+        return None
+    return uri if isinstance(uri, SipURI) else None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,479 @@
+"""The stateful, record-routing proxy (RFC 3261 §16).
+
+It stays on the signaling path of every call it routes (Record-Route), forks an INVITE to every
+target (equal q in parallel, lower q after), forwards provisional and 2xx responses at once,
+picks the best final response when nothing succeeds, cancels the other branches when one
+answers, and routes in-dialog requests and the ACK for 2xx by their Route set, so calls that
+are up keep working across a restart. Media is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..sip import ParseError, Request, Response, SipURI, make_response
+from ..transaction import (
+    AckReceived,
+    ClientTransaction,
+    Output,
+    ResponseReceived,
+    ServerTransaction,
+    Terminated,
+    Timeout,
+    TransportFailed,
+    UnmatchedAck,
+    branch,
+    build_cancel,
+)
+from ..transport import Peer
+from ..transport.endpoint import SipEndpoint
+from .context import Branch, ResponseContext, Target
+from .local import LocalAddress, loop_hash
+from .observer import CallObserver, NoObserver
+from .validation import DEFAULT_MAX_FORWARDS, validate
+
+log = logging.getLogger(__name__)
+
+TIMER_C = 180.0  # §16.6 step 11: more than three minutes
+
+
+@dataclass(slots=True)
+class Admission:
+    """Who is calling: a line number, or `trunk:CODE` for a peer exchange."""
+
+    caller: str
+
+
+@dataclass(slots=True)
+class Routing:
+    """Where a request goes, and what the call record should say about it."""
+
+    targets: Sequence[Target]
+    dialed: str = ""
+    number: str = ""
+    route: str = ""
+    extra_headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class CallRouter(Protocol):
+    """What the proxy asks of the rest of the softswitch."""
+
+    def admit(self, request: Request, peer: Peer, now: float) -> Admission | Response:
+        """May this request be routed (authentication, trusted trunks)? Else the answer."""
+
+    def locate(self, request: Request, admission: Admission, now: float) -> Routing | Response:
+        """The targets of an out-of-dialog request, or the final answer."""
+
+    def next_hop(self, uri: SipURI) -> Peer | None:
+        """Where a request to `uri` goes (a registered phone's NAT address, an IP literal);
+        None when the host needs a DNS look-up."""
+
+
+def new_tag() -> str:
+    return branch()[7:]
+
+
+class ProxyCore:
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        local: LocalAddress,
+        router: CallRouter,
+        *,
+        observer: CallObserver | None = None,
+        timer_c: float = TIMER_C,
+    ) -> None:
+        self.endpoint = endpoint
+        self.local = local
+        self.router = router
+        self.observer: CallObserver = observer or NoObserver()
+        self.timer_c = timer_c
+        self._contexts: dict[ServerTransaction, ResponseContext] = {}
+        # client transaction -> (context, branch); CANCEL transactions map to None
+        self._branches: dict[ClientTransaction, tuple[ResponseContext, Branch] | None] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Call-ID -> the caller's From tag, for answered calls until their BYE
+        self._answered_calls: dict[str, str] = {}
+
+    @property
+    def active_contexts(self) -> int:
+        return len(self._contexts)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def handle_request(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
+        try:
+            self._handle_request(request, peer, tx)
+        except ParseError as err:
+            # a header needed for routing turned out malformed: the peer's mistake
+            self._respond(tx, make_response(request, 400, err.reason, to_tag=new_tag()))
+
+    def _handle_request(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
+        if request.method == "CANCEL":
+            self._cancel(request, tx)
+            return
+        error = validate(request, self.local, new_tag())
+        if error is not None:
+            self._respond(tx, error)
+            return
+        routed_here = self._preprocess_route(request)
+        in_dialog = request.to_addr.tag is not None
+        routes = request.address_list("route")
+        if routes or (in_dialog and routed_here):
+            if not in_dialog:
+                admission = self.router.admit(request, peer, time.time())
+                if isinstance(admission, Response):
+                    self._respond(tx, admission)
+                    return
+            next_hop = routes[0].uri if routes else request.request_uri
+            self._forward_to_uri(request, tx, next_hop, in_dialog=in_dialog)
+            return
+        if in_dialog:
+            # In a dialog but not routed through us: nothing we set up (§16.4 would forward it
+            # to the Request-URI; an open relay for anyone who knows a tag).
+            self._respond(tx, make_response(request, 404, "Not routed here", to_tag=new_tag()))
+            return
+        now = time.time()
+        admission = self.router.admit(request, peer, now)
+        if isinstance(admission, Response):
+            self._respond(tx, admission)
+            return
+        routing = self.router.locate(request, admission, now)
+        if isinstance(routing, Response):
+            if request.method == "INVITE":
+                self.observer.call_started(request.call_id, admission.caller, "", "", "", now)
+                self.observer.call_failed(
+                    request.call_id, routing.status, routing.reason, time.time()
+                )
+            self._respond(tx, routing)
+            return
+        if request.method == "INVITE":
+            self._respond(tx, make_response(request, 100))
+            self.observer.call_started(
+                request.call_id,
+                admission.caller,
+                routing.dialed,
+                routing.number,
+                routing.route,
+                now,
+            )
+        context = ResponseContext(request, tx, routing.targets)
+        context.caller = admission.caller
+        self._contexts[tx] = context
+        self._start_next_group(context)
+
+    def _preprocess_route(self, request: Request) -> bool:
+        """§16.4: undo a strict router's work, then take our own entry off the Route set.
+        True when the request was routed to us (we are in its route set)."""
+        try:
+            ruri = request.request_uri
+        except ParseError:
+            return False
+        routed_here = False
+        routes = request.address_list("route")
+        strict_previous_hop = (
+            routes and self.local.is_ours(ruri) and isinstance(ruri, SipURI) and "lr" in ruri.params
+        )
+        if strict_previous_hop:
+            # The previous hop was a strict router: the real Request-URI is the last Route.
+            routed_here = True
+            request.set_uri(str(routes[-1].uri))
+            values = request.header_values("route")[:-1]
+            request.remove_header("route")
+            for value in values:
+                request.add_header("Route", value)
+        routes = request.address_list("route")
+        while routes and self.local.is_ours(routes[0].uri):
+            request.pop_first_value("route")
+            routes = request.address_list("route")
+            routed_here = True
+        return routed_here
+
+    def handle_ack(self, request: Request) -> None:
+        """An ACK for a 2xx (its own transaction-less request, §16.10 ... §13.2.2.4)."""
+        self._preprocess_route(request)
+        routes = request.address_list("route")
+        target = routes[0].uri if routes else request.request_uri
+        if not isinstance(target, SipURI) or self.local.is_ours(target):
+            return  # an ACK for a response we generated ourselves
+        outgoing = self._outgoing(request, str(request.uri), None)
+        self._send_stateless(outgoing, target)
+
+    # -- forwarding ----------------------------------------------------------------------------
+
+    def _forward_to_uri(
+        self, request: Request, tx: ServerTransaction, uri: object, *, in_dialog: bool
+    ) -> None:
+        if not isinstance(uri, SipURI):
+            self._respond(tx, make_response(request, 416, to_tag=new_tag()))
+            return
+        peer = self.router.next_hop(uri)
+        if peer is None:
+            self._spawn(self._resolve_and_forward(request, tx, uri))
+            return
+        context = ResponseContext(request, tx, [Target(request.uri, peer)])
+        self._contexts[tx] = context
+        if request.method == "BYE":
+            caller_tag = self._answered_calls.pop(request.call_id, None)
+            if caller_tag is not None:
+                by = "caller" if request.from_addr.tag == caller_tag else "callee"
+                self.observer.call_ended(request.call_id, by, time.time())
+        self._start_next_group(context)
+
+    async def _resolve_and_forward(
+        self, request: Request, tx: ServerTransaction, uri: SipURI
+    ) -> None:
+        peer = await resolve(uri)
+        if peer is None:
+            self._respond(tx, make_response(request, 404, "Next hop unknown", to_tag=new_tag()))
+            return
+        context = ResponseContext(request, tx, [Target(request.uri, peer)])
+        self._contexts[tx] = context
+        self._start_next_group(context)
+
+    def _start_next_group(self, context: ResponseContext) -> None:
+        group = context.take_next_group()
+        for target in group:
+            request = self._outgoing(context.request, target.uri, target)
+            branch_ = Branch(target, request)
+            context.branches.append(branch_)
+            tx = self.endpoint.send_request(request, target.peer)
+            branch_.tx = tx
+            self._branches[tx] = (context, branch_)
+            if target.try_timeout is not None:
+                loop = asyncio.get_running_loop()
+                loop.call_later(target.try_timeout, self._try_timed_out, context, branch_)
+        if context.request.method == "INVITE" and context.timer_c is None and group:
+            self._arm_timer_c(context)
+
+    def _outgoing(self, original: Request, uri: str, target: Target | None) -> Request:
+        """§16.6: copy, new Request-URI, Max-Forwards, Record-Route, Route, our Via."""
+        request = Request(original.method, uri, original.copy_fields(), original.body)
+        max_forwards = original.max_forwards
+        request.set_header(
+            "Max-Forwards",
+            str((max_forwards if max_forwards is not None else DEFAULT_MAX_FORWARDS + 1) - 1),
+        )
+        transport = target.peer.transport if target is not None else "udp"
+        if original.method in ("INVITE", "SUBSCRIBE", "REFER") and original.to_addr.tag is None:
+            request.add_header("Record-Route", self.local.record_route(transport), first=True)
+        if target is not None and target.route:
+            existing = request.header_values("route")
+            request.remove_header("route")
+            for value in (*target.route, *existing):
+                request.add_header("Route", value)
+        via_branch = f"{branch()}.{loop_hash(original)}"
+        request.add_header("Via", self.local.via(transport, via_branch), first=True)
+        return request
+
+    def _send_stateless(self, request: Request, uri: SipURI) -> None:
+        peer = self.router.next_hop(uri)
+        if peer is None:
+            self._spawn(self._resolve_and_send(request, uri))
+            return
+        self.endpoint.send_stateless(peer, request)
+
+    async def _resolve_and_send(self, request: Request, uri: SipURI) -> None:
+        peer = await resolve(uri)
+        if peer is not None:
+            self.endpoint.send_stateless(peer, request)
+
+    # -- CANCEL ------------------------------------------------------------------------------
+
+    def _cancel(self, request: Request, tx: ServerTransaction) -> None:
+        """§16.10: answer the CANCEL, then cancel every pending branch of its INVITE."""
+        invite_tx = self.endpoint.table.cancel_target(request)
+        if invite_tx is None:
+            self._respond(tx, make_response(request, 481, to_tag=new_tag()))
+            return
+        self._respond(tx, make_response(request, 200, to_tag=new_tag()))
+        context = self._contexts.get(invite_tx)
+        if context is None or context.answered or context.final_sent:
+            return
+        context.cancelled = True
+        for branch_ in context.pending:
+            self._cancel_branch(branch_)
+            if not branch_.ringing:
+                branch_.status = 487  # no response yet: nothing to CANCEL until one comes
+        self._maybe_finish(context)
+
+    def _cancel_branch(self, branch_: Branch) -> None:
+        if branch_.cancelled or branch_.done:
+            return
+        if not branch_.ringing:
+            branch_.cancel_pending = True  # §9.1: CANCEL only after a provisional response
+            return
+        branch_.cancelled = True
+        cancel = build_cancel(branch_.request)
+        cancel_tx = self.endpoint.send_request(cancel, branch_.target.peer)
+        self._branches[cancel_tx] = None
+
+    # -- responses and transaction events ------------------------------------------------------
+
+    def handle_event(self, output: Output) -> None:
+        kind = type(output)
+        if kind is ResponseReceived:
+            assert isinstance(output, ResponseReceived)
+            self._response(output.tx, output.response)  # type: ignore[arg-type]
+        elif kind is UnmatchedAck or kind is AckReceived:
+            self.handle_ack(output.request)  # type: ignore[union-attr]
+        elif kind is Timeout or kind is TransportFailed:
+            tx = output.tx  # type: ignore[union-attr]
+            entry = self._branches.get(tx)  # type: ignore[arg-type]
+            if entry is not None:
+                context, branch_ = entry
+                if not branch_.done:
+                    branch_.status = 408 if kind is Timeout else 503
+                    self._maybe_finish(context)
+            elif isinstance(tx, ServerTransaction):
+                self._contexts.pop(tx, None)
+        elif kind is Terminated:
+            self._terminated(output.tx)  # type: ignore[union-attr]
+
+    def _response(self, tx: ClientTransaction, response: Response) -> None:
+        entry = self._branches.get(tx)
+        if entry is None:
+            return  # a response to our CANCEL
+        context, branch_ = entry
+        status = response.status
+        if status == 100:
+            if branch_.status == 0:
+                branch_.status = 100
+            return
+        if status < 200:
+            branch_.status = max(branch_.status, status)
+            if branch_.cancel_pending:
+                branch_.cancel_pending = False
+                self._cancel_branch(branch_)
+                return
+            if context.request.method == "INVITE":
+                self._arm_timer_c(context)
+            if not context.final_sent and not context.cancelled:
+                self._forward_response(context, response)
+            return
+        if 200 <= status < 300:
+            branch_.status = status
+            branch_.final = response
+            first = not context.answered
+            context.answered = True
+            self._forward_response(context, response)
+            if first and context.request.method == "INVITE":
+                self._disarm_timer_c(context)
+                self._answered_calls[context.request.call_id] = context.request.from_addr.tag or ""
+                self.observer.call_answered(context.request.call_id, time.time())
+                for other in context.pending:
+                    self._cancel_branch(other)
+            return
+        if branch_.done:
+            return  # a final after we gave up on this branch
+        branch_.status = status
+        branch_.final = response
+        if status >= 600:
+            for other in context.pending:
+                self._cancel_branch(other)
+        self._maybe_finish(context)
+
+    def _maybe_finish(self, context: ResponseContext) -> None:
+        if context.final_sent or context.answered or context.pending:
+            return
+        if context.should_continue():
+            self._start_next_group(context)
+            if context.branches and context.pending:
+                return
+        status, response = context.best_response()
+        if context.cancelled:
+            status, response = 487, None
+        context.final_sent = True
+        self._disarm_timer_c(context)
+        request = context.request
+        if response is not None:
+            self._forward_response(context, response)
+        else:
+            self._respond(context.server_tx, make_response(request, status, to_tag=new_tag()))
+        if request.method == "INVITE":
+            reason = response.reason if response is not None else ""
+            self.observer.call_failed(request.call_id, status, reason, time.time())
+
+    def _forward_response(self, context: ResponseContext, response: Response) -> None:
+        """§16.7 step 9: our Via off, then back through the server transaction."""
+        upstream = Response(response.status, response.reason, response.copy_fields(), response.body)
+        upstream.pop_first_value("via")
+        if upstream.status == 503:
+            upstream.status, upstream.reason = 500, "Server Internal Error"
+        self._respond(context.server_tx, upstream)
+
+    def _respond(self, tx: ServerTransaction, response: Response) -> None:
+        self.endpoint.respond(tx, response)
+
+    def _terminated(self, tx: object) -> None:
+        if isinstance(tx, ClientTransaction):
+            entry = self._branches.pop(tx, None)
+            if entry is not None:
+                context, _ = entry
+                if context.final_sent or context.answered:
+                    self._drop_if_done(context)
+        elif isinstance(tx, ServerTransaction):
+            context = self._contexts.get(tx)
+            if context is not None and not context.pending:
+                self._contexts.pop(tx, None)
+
+    def _drop_if_done(self, context: ResponseContext) -> None:
+        if any(b.tx in self._branches for b in context.branches):
+            return
+        self._contexts.pop(context.server_tx, None)
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _arm_timer_c(self, context: ResponseContext) -> None:
+        if context.timer_c is not None:
+            context.timer_c.cancel()
+        loop = asyncio.get_running_loop()
+        context.timer_c = loop.call_later(self.timer_c, self._timer_c_fired, context)
+
+    def _disarm_timer_c(self, context: ResponseContext) -> None:
+        if context.timer_c is not None:
+            context.timer_c.cancel()
+            context.timer_c = None
+
+    def _timer_c_fired(self, context: ResponseContext) -> None:
+        """§16.8: no final answer for too long: cancel what rings, give up on the rest."""
+        context.timer_c = None
+        for branch_ in context.pending:
+            if branch_.ringing:
+                self._cancel_branch(branch_)
+            else:
+                branch_.status = 408
+        self._maybe_finish(context)
+
+    def _try_timed_out(self, context: ResponseContext, branch_: Branch) -> None:
+        """A trunk that did not answer in time: on to the next one."""
+        if branch_.status == 0 and not context.final_sent and not context.answered:
+            branch_.status = 408
+            self._maybe_finish(context)
+
+    def _spawn(self, coroutine: object) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def resolve(uri: SipURI) -> Peer | None:
+    """The next hop for a URI whose host is a name (RFC 3263 without NAPTR/SRV: A/AAAA only)."""
+    transport = uri.transport if uri.transport in ("udp", "tcp") else "udp"
+    port = uri.port or 5060
+    host = uri.params.get("maddr") or uri.host
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host.strip("[]"), port, type=0)
+    except OSError as err:
+        log.info("cannot resolve %s: %s", host, err)
+        return None
+    if not infos:
+        return None
+    address = infos[0][4][0]
+    return Peer(transport, str(address), port)
