@@ -27,8 +27,9 @@ class SipError(Exception):
 class ParseError(SipError):
     """A message (or a part of one) that does not follow the grammar of RFC 3261 §25.
 
-    `request` is set when enough of a request was readable (request line, Via, Call-ID, CSeq,
-    From and To) to answer it with a 400 carrying the reason.
+    `request` is set when enough of a request was readable to answer it (a readable top Via and
+    Call-ID, CSeq, From and To present) with `status` (400, or 505 for another SIP version)
+    carrying the reason.
     """
 
     def __init__(self, reason: str, request: Request | None = None, status: int = 400) -> None:

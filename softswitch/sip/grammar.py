@@ -14,7 +14,7 @@ _NOT_IN_VALUES = frozenset(' \t"<>\\') | _CONTROLS
 
 
 def is_token(text: str) -> bool:
-    return bool(text) and all(c in TOKEN_CHARS for c in text)
+    return bool(text) and TOKEN_CHARS.issuperset(text)
 
 
 def is_digits(text: str) -> bool:
@@ -129,7 +129,7 @@ def parse_params(text: str) -> dict[str, str | None]:
                 raise ParseError(f"parameter {name!r} has an empty value")
             if value[0] == '"':
                 unquote(value)  # validates
-            elif any(c in _NOT_IN_VALUES for c in value):
+            elif not _NOT_IN_VALUES.isdisjoint(value):
                 raise ParseError(f"bad value of parameter {name!r}: {value!r}")
             params[name] = value
         else:

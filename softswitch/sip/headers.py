@@ -32,6 +32,7 @@ CANONICAL: dict[str, str] = {
         "From",
         "History-Info",
         "Identity",
+        "Identity-Info",
         "In-Reply-To",
         "Max-Forwards",
         "Min-Expires",
@@ -39,6 +40,8 @@ CANONICAL: dict[str, str] = {
         "MIME-Version",
         "Organization",
         "P-Asserted-Identity",
+        "P-Associated-URI",
+        "P-Preferred-Identity",
         "Path",
         "Priority",
         "Privacy",
@@ -58,7 +61,11 @@ CANONICAL: dict[str, str] = {
         "Retry-After",
         "Route",
         "RSeq",
+        "Security-Client",
+        "Security-Server",
+        "Security-Verify",
         "Server",
+        "Service-Route",
         "Session-Expires",
         "SIP-ETag",
         "SIP-If-Match",
@@ -75,7 +82,8 @@ CANONICAL: dict[str, str] = {
     )
 }
 
-# Compact forms: RFC 3261 §7.3.3 and the RFCs that added more (3265, 3515, 3841, 3892, 4028).
+# Compact forms: RFC 3261 §7.3.3 and the RFCs that added more (3265, 3515, 3841, 3892, 4028,
+# 4474).
 COMPACT: dict[str, str] = {
     "a": "accept-contact",
     "b": "referred-by",
@@ -88,6 +96,7 @@ COMPACT: dict[str, str] = {
     "k": "supported",
     "l": "content-length",
     "m": "contact",
+    "n": "identity-info",
     "o": "event",
     "r": "refer-to",
     "s": "subject",
@@ -130,6 +139,17 @@ LIST_HEADERS = frozenset(
         "reject-contact",
         "request-disposition",
         "privacy",
+        "accept-resource-priority",
+        "feature-caps",
+        "geolocation",
+        "p-associated-uri",
+        "p-preferred-identity",
+        "recv-info",
+        "resource-priority",
+        "security-client",
+        "security-server",
+        "security-verify",
+        "service-route",
     }
 )
 

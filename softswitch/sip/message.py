@@ -2,8 +2,9 @@
 
 A message keeps its header fields as written, in order; structured values (Via, From, To,
 CSeq, Contact, the Request-URI) are parsed on first use and cached. Parsing a datagram costs a
-split of the header lines and a look at the five headers every element needs (§8.1.1); a
-decision that needs three more headers pays for those three.
+split of the header lines and a look at what every element needs (§8.1.1): the Request-URI and
+the Via, From, To, Call-ID and CSeq headers; a decision that needs three more headers pays for
+those three.
 """
 
 from __future__ import annotations
@@ -121,12 +122,20 @@ class Message:
         return None
 
     def replace_first_value(self, name: str, value: str) -> None:
-        """Replace the topmost value of a list header in place (a stamped top Via)."""
+        """Replace the topmost value of a list header in place (a stamped top Via).
+
+        What was parsed from the header is forgotten, unless its first item already reads
+        `value` (a cached top Via edited in place, then written back)."""
         key = header_key(name)
         for field in self._fields:
             if field[0] == key:
-                items = split_unquoted(field[2], ",")
-                field[2] = value if len(items) == 1 else ", ".join([value, *items[1:]])
+                items = [item for item in split_unquoted(field[2], ",") if item]
+                field[2] = value if len(items) <= 1 else ", ".join([value, *items[1:]])
+                cached = self._cache.get(key)
+                if not (isinstance(cached, list) and cached and str(cached[0]) == value):
+                    self._invalidate(key)
+                else:
+                    self._cache.pop("@list:" + key, None)
                 return
         raise KeyError(name)
 

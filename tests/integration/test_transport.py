@@ -43,7 +43,7 @@ async def dual_stack(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[S
 
 def options(via_host: str, port: int, transport: str = "UDP", rport: bool = True) -> bytes:
     return (
-        "OPTIONS sip:5551001@[::1] SIP/2.0\r\n"
+        "OPTIONS sip:[::1] SIP/2.0\r\n"
         f"Via: SIP/2.0/{transport} {via_host}:{port}{';rport' if rport else ''}"
         f";branch=z9hG4bK-v6-{time.monotonic_ns()}\r\n"
         "Max-Forwards: 70\r\n"

@@ -14,6 +14,7 @@ from softswitch.sip import (
     make_response,
     parse_message,
 )
+from softswitch.sip.headers import canonical_name, header_key
 
 HEADERS = {
     "via": "Via: SIP/2.0/UDP pc33.atlanta.com:5060;branch=z9hG4bK776asdhds",
@@ -673,3 +674,48 @@ def test_make_response_does_not_share_fields_with_the_request() -> None:
     response.replace_first_value("via", "SIP/2.0/UDP changed.example.com;branch=z9hG4bKc")
     assert request.top_via.host == "pc33.atlanta.com"
     assert request.to_addr.tag is None
+
+
+def test_header_tables() -> None:
+    assert header_key("N") == "identity-info"
+    assert header_key("Via") == header_key("v") == "via"
+    assert canonical_name("identity-info") == "Identity-Info"
+    assert canonical_name("cseq") == "CSeq"
+    assert canonical_name("www-authenticate") == "WWW-Authenticate"
+    assert canonical_name("x-my-header") == "X-My-Header"
+
+
+@pytest.mark.parametrize("name", ["Service-Route", "Path", "P-Asserted-Identity", "Record-Route"])
+def test_address_list_headers_split_at_commas(name: str) -> None:
+    msg = parse_request(invite(f'{name}: <sip:a.example.com;lr>, "B, b" <sip:b.example.com;lr>'))
+    assert [str(a.uri) for a in msg.address_list(name)] == [
+        "sip:a.example.com;lr",
+        "sip:b.example.com;lr",
+    ]
+
+
+def test_replace_first_value_keeps_a_cached_via_edited_in_place() -> None:
+    msg = parse_request(invite("Via: SIP/2.0/UDP second.example.com;branch=z9hG4bK2"))
+    top = msg.top_via
+    top.params["received"] = "192.0.2.1"  # what a transport does to the parsed top Via
+    msg.replace_first_value("via", str(top))
+    assert msg.top_via is top
+    assert msg.header_values("via") == [
+        "SIP/2.0/UDP pc33.atlanta.com:5060;branch=z9hG4bK776asdhds;received=192.0.2.1",
+        "SIP/2.0/UDP second.example.com;branch=z9hG4bK2",
+    ]
+
+
+def test_replace_first_value_with_new_text_forgets_the_parsed_value() -> None:
+    msg = parse_request(invite("Route: <sip:a.example.com;lr>, <sip:b.example.com;lr>"))
+    assert msg.top_via.host == "pc33.atlanta.com"
+    assert len(msg.address_list("route")) == 2
+    msg.replace_first_value("v", "SIP/2.0/TCP other.example.com;branch=z9hG4bKo")
+    msg.replace_first_value("route", "<sip:c.example.com;lr>")
+    assert msg.top_via.host == "other.example.com"
+    assert [str(r.uri) for r in msg.address_list("route")] == [
+        "sip:c.example.com;lr",
+        "sip:b.example.com;lr",
+    ]
+    with pytest.raises(KeyError):
+        msg.replace_first_value("record-route", "<sip:x>")
