@@ -54,24 +54,25 @@ def build_plan_text(count: int, rng: random.Random) -> tuple[str, list[str]]:
             rule(f"line-{i}", f'exact = "{number}"\n{condition}deliver = {{ line = "{number}" }}')
             numbers.append(number)
         elif kind < 0.75:  # an area code to a carrier
-            prefix = fresh(4, "1")
+            prefix = fresh(5, "1")
             uri = f"sip:gw{i % 7}.carrier.example"
             rule(f"area-{i}", f'prefix = "{prefix}"\ntrunk = {{ uris = ["{uri}"] }}')
-            numbers.append(prefix + "5550100")
+            numbers.append(prefix + "550100")
         elif kind < 0.92:  # an exchange block
-            head = fresh(4, "6")
-            rule(f"block-{i}", f'pattern = "_{head}[0-4]XX"\nqueue = {{ name = "q{i % 20}" }}')
-            numbers.append(head + "123")
+            head = fresh(5, "6")
+            rule(f"block-{i}", f'pattern = "_{head}[0-4]X"\nqueue = {{ name = "q{i % 20}" }}')
+            numbers.append(head + "12")
         elif kind < 0.985:  # a regex anchored on a prefix
-            head = fresh(3, "7")
-            rule(f"regex-{i}", f"regex = '^{head}(\\d{{4}})$'\nreject = {{ status = 403 }}")
-            numbers.append(head + "4321")
+            head = fresh(5, "7")
+            rule(f"regex-{i}", f"regex = '^{head}(\\d{{2}})$'\nreject = {{ status = 403 }}")
+            numbers.append(head + "21")
         elif kind < 0.995:  # a rewrite into the special lines
-            head = fresh(3, "8")
-            rule(f"rewrite-{i}", f'pattern = "_{head}XXXX"\nrewrite = {{ strip = 3, prepend = "55" }}')
-            numbers.append(head + "0000")
+            head = fresh(4, "8")
+            action = 'rewrite = { strip = 2, prepend = "55" }'
+            rule(f"rewrite-{i}", f'pattern = "_{head}XXX"\n{action}')
+            numbers.append(head + "000")
         else:  # a regex with no literal prefix: scanned on every lookup
-            tail = fresh(4, "9")
+            tail = fresh(5, "9")
             rule(f"scan-{i}", f"regex = '{tail}$'\nreject = {{ status = 404 }}")
             numbers.append("3" + tail)
     numbers.extend(fresh(7, "2") for _ in range(len(numbers) // 10))  # no route

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from .proxy import TRUNK_FAILOVER, Admission, LocalAddress, Routing, Target, new_tag
 from .registrar import LocationService
@@ -130,37 +131,37 @@ class CallService:
         caller = self._caller(admission.caller)
         decision = self.router.route(caller, dialed, now)
         target = decision.target
-        number = decision.number
+        # a rule that delivers to a line names the number to ring (night service)
+        number = target.number if isinstance(target, LineTarget) else decision.number
         rule = decision.rule.name if decision.rule is not None else "-"
-        route = f"{rule}: {target.describe()}"
+        routing = Routing((), dialed=dialed, number=number, route=f"{rule}: {target.describe()}")
+
+        def answer(status: int, reason: str | None = None, **kwargs: Any) -> Routing:
+            routing.response = make_response(request, status, reason, to_tag=new_tag(), **kwargs)
+            return routing
+
+        queued = [("Reason", QUEUE_PLACEHOLDER_REASON)]
         if isinstance(target, RejectTarget):
-            return make_response(request, target.status, target.reason, to_tag=new_tag())
+            return answer(target.status, target.reason)
         if isinstance(target, QueueTarget):
-            return make_response(
-                request,
-                480,
-                to_tag=new_tag(),
-                headers=[("Reason", QUEUE_PLACEHOLDER_REASON)],
-            )
+            return answer(480, headers=queued)
         if isinstance(target, TrunkTarget):
-            targets = self._trunk_targets(target, number)
-            if not targets:
-                return make_response(request, 503, "No usable trunk", to_tag=new_tag())
+            routing.targets = self._trunk_targets(target, number)
+            if not routing.targets:
+                return answer(503, "No usable trunk")
         elif isinstance(target, LineTarget | ExchangeTarget):
             line = self._lines.get(number)
             if line is None:
-                return make_response(request, 404, "No such line", to_tag=new_tag())
+                return answer(404, "No such line")
             exchange = self._exchanges.get(line.exchange_code)
             if exchange is not None and exchange.mode == "manual":
-                return make_response(
-                    request, 480, to_tag=new_tag(), headers=[("Reason", QUEUE_PLACEHOLDER_REASON)]
-                )
-            targets = self._line_targets(self.location.bindings(number, now))
-            if not targets:
-                return make_response(request, 480, "Not registered", to_tag=new_tag())
+                return answer(480, headers=queued)
+            routing.targets = self._line_targets(self.location.bindings(number, now))
+            if not routing.targets:
+                return answer(480, "Not registered")
         else:
-            return make_response(request, 500, to_tag=new_tag())
-        return Routing(targets, dialed=dialed, number=number, route=route)
+            return answer(500)
+        return routing
 
     def _caller(self, who: str) -> Caller:
         if who.startswith("trunk:"):

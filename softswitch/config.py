@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
     tcp_idle_timeout: int = Field(600, ge=1)
     log_level: LogLevel = "info"
+    dialplan_dir: Path = Field(
+        Path("dialplans"),
+        description="the folder of dialplan files that `softswitch dialplan` commands read",
+    )
 
     @field_validator("digest_algorithms")
     @classmethod

@@ -1,5 +1,6 @@
-"""Demo mode: an example exchange with two lines, so a newcomer can register a softphone in a
-minute. The passwords are kept in the data folder, so the lines survive restarts unchanged."""
+"""Demo mode: the example network (three exchanges, the dialplan of `dialplans/`) with lines a
+newcomer can register softphones to in a minute. The passwords are kept in the data folder, so
+the lines survive restarts unchanged."""
 
 from __future__ import annotations
 
@@ -11,21 +12,39 @@ from .config import Settings
 from .sip.digest import compute_ha1
 from .store import Store
 
-DEMO_EXCHANGE = ("ASH", "Ashford", "5551")
-DEMO_LINES = (("5551001", "Ashford 1001"), ("5551002", "Ashford 1002"))
+EXAMPLE_DIALPLAN = Path(__file__).parent / "dialplans"
+# The example network of `dialplans/`, all served by this one node for the demo.
+DEMO_EXCHANGES = (
+    ("ASH", "Ashford", "5551", "automated"),
+    ("BIR", "Birchwood", "5552", "automated"),
+    ("CED", "Cedar Falls", "5553", "manual"),
+)
+DEMO_LINES = (
+    ("5551001", "ASH", "Ashford 1001"),
+    ("5551002", "ASH", "Ashford 1002"),
+    ("5552001", "BIR", "Birchwood 2001"),
+)
+# Cedar Falls is still a manual board: its lines have jacks, not SIP credentials.
+DEMO_MANUAL_LINES = (("5553001", "CED", "Cedar Falls 3001", "J-1"),)
 
 
 async def ensure_demo(store: Store, settings: Settings, sip_port: int = 5060) -> list[str]:
     """Create what is missing of the demo; return the lines to print for the newcomer."""
-    code, name, prefix = DEMO_EXCHANGE
-    if await store.get_exchange(code) is None:
-        await store.add_exchange(code, name, prefix)
+    for code, name, prefix, mode in DEMO_EXCHANGES:
+        if await store.get_exchange(code) is None:
+            await store.add_exchange(code, name, prefix, mode)  # type: ignore[arg-type]
+    for number, code, display, jack in DEMO_MANUAL_LINES:
+        if await store.get_line(number) is None:
+            await store.add_line(number, code, display, jack_label=jack)
+    if await store.active_dialplan() is None:
+        sources = {path.name: path.read_text() for path in sorted(EXAMPLE_DIALPLAN.glob("*.toml"))}
+        await store.save_dialplan(sources, "example network (demo)")
     passwords = _load_passwords(settings.data_dir)
     domain = advertised_host(settings)
     if sip_port != 5060:
         domain = f"{domain}:{sip_port}"
     printed = []
-    for number, display in DEMO_LINES:
+    for number, code, display in DEMO_LINES:
         password = passwords.get(number) or secrets.token_urlsafe(9)
         passwords[number] = password
         md5 = compute_ha1(number, settings.realm, password, "MD5")

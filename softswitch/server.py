@@ -15,7 +15,9 @@ from .calls import CallService
 from .config import Settings, resolve_database_url
 from .demo import advertised_host, ensure_demo, local_addresses
 from .proxy import LocalAddress, ProxyCore
+from .proxy.records import CallRecorder
 from .registrar import LocationService, Registrar, RegistrarPolicy
+from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .store import Store, redact_url
@@ -80,6 +82,9 @@ class Softswitch:
         )
         self.proxy: ProxyCore | None = None
         self.calls: CallService | None = None
+        self.dialplan: Router | None = None
+        self.dialplan_version: int | None = None
+        self.recorder = CallRecorder(store, settings.node)
         self.listening: list[Listening] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -118,8 +123,11 @@ class Softswitch:
             lookup_ha1=self._lookup_ha1,
             local=local,
         )
+        await self.store.listen_dialplan(self._dialplan_changed)
+        await self.store.listen_exchanges(self._exchange_changed)
+        await self._load_dialplan()
         await self.reload_network()
-        self.proxy = ProxyCore(self.endpoint, local, self.calls)
+        self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
 
     async def stop(self) -> None:
@@ -128,6 +136,7 @@ class Softswitch:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.endpoint.close()
+        await self.recorder.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -150,7 +159,29 @@ class Softswitch:
         assert self.calls is not None
         exchanges = await self.store.list_exchanges()
         lines = await self.store.list_lines()
-        self.calls.update(exchanges, lines, None)
+        self.calls.update(exchanges, lines, self.dialplan)
+
+    async def _load_dialplan(self) -> None:
+        """The active dialplan version, compiled; a plan that does not load keeps the old one."""
+        active = await self.store.active_dialplan()
+        if active is None:
+            self.dialplan, self.dialplan_version = None, None
+            return
+        version, sources = active
+        try:
+            plan = await asyncio.to_thread(lambda: Router(load_dialplan(sources)))
+        except DialplanError as err:
+            log.error("dialplan version %d not loaded, keeping the running one: %s", version, err)
+            return
+        self.dialplan, self.dialplan_version = plan, version
+        log.info("dialplan version %d in force", version)
+
+    async def _dialplan_changed(self, version: int) -> None:
+        await self._load_dialplan()
+        await self.reload_network()
+
+    async def _exchange_changed(self, code: str) -> None:
+        await self.reload_network()
 
     async def _line_changed(self, number: str) -> None:
         """A line was added, changed or removed by another process (NOTIFY)."""

@@ -6,6 +6,7 @@ embedded PostgreSQL (pgserver) in a temporary folder, removed at the end of the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 import warnings
@@ -45,22 +46,29 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-@pytest.fixture
-async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def created_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of `server_url`, dropped afterwards."""
     name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(database_url)
+    admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     try:
-        yield with_database(database_url, name)
+        yield with_database(server_url, name)
     finally:
-        admin = await asyncpg.connect(database_url)
+        admin = await asyncpg.connect(server_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture
+async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
+    async with created_database(database_url) as url:
+        yield url
 
 
 @pytest.fixture

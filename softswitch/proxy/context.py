@@ -44,7 +44,16 @@ class Target:
 
 
 class Branch:
-    __slots__ = ("cancel_pending", "cancelled", "final", "request", "status", "target", "tx")
+    __slots__ = (
+        "cancel_pending",
+        "cancelled",
+        "final",
+        "gave_up",
+        "request",
+        "status",
+        "target",
+        "tx",
+    )
 
     def __init__(self, target: Target, request: Request) -> None:
         self.target = target
@@ -54,6 +63,7 @@ class Branch:
         self.final: Response | None = None
         self.cancelled = False
         self.cancel_pending = False  # CANCEL as soon as a provisional response arrives
+        self.gave_up = False  # cancelled by timer C: its 487 means "no answer" (408)
 
     @property
     def done(self) -> bool:

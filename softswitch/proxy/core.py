@@ -40,6 +40,8 @@ from .validation import DEFAULT_MAX_FORWARDS, validate
 log = logging.getLogger(__name__)
 
 TIMER_C = 180.0  # §16.6 step 11: more than three minutes
+# RFC 3326: the other forks of an answered call stop ringing without showing a missed call
+COMPLETED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ class Routing:
     number: str = ""
     route: str = ""
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
+    response: Response | None = None  # the final answer instead of targets (a reject)
 
 
 class CallRouter(Protocol):
@@ -145,12 +148,21 @@ class ProxyCore:
             return
         routing = self.router.locate(request, admission, now)
         if isinstance(routing, Response):
+            routing = Routing((), response=routing)
+        if routing.response is not None:
             if request.method == "INVITE":
-                self.observer.call_started(request.call_id, admission.caller, "", "", "", now)
-                self.observer.call_failed(
-                    request.call_id, routing.status, routing.reason, time.time()
+                self.observer.call_started(
+                    request.call_id,
+                    admission.caller,
+                    routing.dialed,
+                    routing.number,
+                    routing.route,
+                    now,
                 )
-            self._respond(tx, routing)
+                self.observer.call_failed(
+                    request.call_id, routing.response.status, routing.response.reason, time.time()
+                )
+            self._respond(tx, routing.response)
             return
         if request.method == "INVITE":
             self._respond(tx, make_response(request, 100))
@@ -201,8 +213,11 @@ class ProxyCore:
         target = routes[0].uri if routes else request.request_uri
         if not isinstance(target, SipURI) or self.local.is_ours(target):
             return  # an ACK for a response we generated ourselves
-        outgoing = self._outgoing(request, str(request.uri), None)
-        self._send_stateless(outgoing, target)
+        peer = self.router.next_hop(target)
+        if peer is None:
+            self._spawn(self._resolve_and_send(self._outgoing(request, str(request.uri)), target))
+            return
+        self.endpoint.send_stateless(peer, self._outgoing(request, str(request.uri), peer))
 
     # -- forwarding ----------------------------------------------------------------------------
 
@@ -239,7 +254,9 @@ class ProxyCore:
     def _start_next_group(self, context: ResponseContext) -> None:
         group = context.take_next_group()
         for target in group:
-            request = self._outgoing(context.request, target.uri, target)
+            request = self._outgoing(
+                context.request, target.uri, target.peer, target, context.server_tx.peer
+            )
             branch_ = Branch(target, request)
             context.branches.append(branch_)
             tx = self.endpoint.send_request(request, target.peer)
@@ -251,7 +268,14 @@ class ProxyCore:
         if context.request.method == "INVITE" and context.timer_c is None and group:
             self._arm_timer_c(context)
 
-    def _outgoing(self, original: Request, uri: str, target: Target | None) -> Request:
+    def _outgoing(
+        self,
+        original: Request,
+        uri: str,
+        peer: Peer | None = None,
+        target: Target | None = None,
+        inbound: Peer | None = None,
+    ) -> Request:
         """§16.6: copy, new Request-URI, Max-Forwards, Record-Route, Route, our Via."""
         request = Request(original.method, uri, original.copy_fields(), original.body)
         max_forwards = original.max_forwards
@@ -259,8 +283,15 @@ class ProxyCore:
             "Max-Forwards",
             str((max_forwards if max_forwards is not None else DEFAULT_MAX_FORWARDS + 1) - 1),
         )
-        transport = target.peer.transport if target is not None else "udp"
+        transport = peer.transport if peer is not None else "udp"
         if original.method in ("INVITE", "SUBSCRIBE", "REFER") and original.to_addr.tag is None:
+            if inbound is not None and inbound.transport != transport:
+                # RFC 5658 §3.4: from one transport to another, record-route twice, so each
+                # side reaches us over its own transport (the callee uses the top entry, the
+                # caller the bottom one)
+                request.add_header(
+                    "Record-Route", self.local.record_route(inbound.transport), first=True
+                )
             request.add_header("Record-Route", self.local.record_route(transport), first=True)
         if target is not None and target.route:
             existing = request.header_values("route")
@@ -270,13 +301,6 @@ class ProxyCore:
         via_branch = f"{branch()}.{loop_hash(original)}"
         request.add_header("Via", self.local.via(transport, via_branch), first=True)
         return request
-
-    def _send_stateless(self, request: Request, uri: SipURI) -> None:
-        peer = self.router.next_hop(uri)
-        if peer is None:
-            self._spawn(self._resolve_and_send(request, uri))
-            return
-        self.endpoint.send_stateless(peer, request)
 
     async def _resolve_and_send(self, request: Request, uri: SipURI) -> None:
         peer = await resolve(uri)
@@ -302,14 +326,22 @@ class ProxyCore:
                 branch_.status = 487  # no response yet: nothing to CANCEL until one comes
         self._maybe_finish(context)
 
-    def _cancel_branch(self, branch_: Branch) -> None:
+    def _cancel_branch(self, branch_: Branch, reason: str | None = None) -> None:
         if branch_.cancelled or branch_.done:
             return
         if not branch_.ringing:
             branch_.cancel_pending = True  # §9.1: CANCEL only after a provisional response
             return
+        self._send_cancel(branch_, reason)
+
+    def _send_cancel(self, branch_: Branch, reason: str | None) -> None:
+        """The CANCEL itself; also for a branch we already counted as ended (its INVITE was
+        cancelled or given up before any response came), when its first provisional comes."""
+        if branch_.cancelled:
+            return
         branch_.cancelled = True
-        cancel = build_cancel(branch_.request)
+        branch_.cancel_pending = False
+        cancel = build_cancel(branch_.request, reason)
         cancel_tx = self.endpoint.send_request(cancel, branch_.target.peer)
         self._branches[cancel_tx] = None
 
@@ -341,20 +373,24 @@ class ProxyCore:
             return  # a response to our CANCEL
         context, branch_ = entry
         status = response.status
-        if status == 100:
-            if branch_.status == 0:
-                branch_.status = 100
-            return
         if status < 200:
-            branch_.status = max(branch_.status, status)
             if branch_.cancel_pending:
-                branch_.cancel_pending = False
-                self._cancel_branch(branch_)
+                # a branch cancelled before it answered at all: now its CANCEL can go
+                branch_.status = max(branch_.status, status)
+                self._send_cancel(branch_, COMPLETED_ELSEWHERE if context.answered else None)
+                return
+            if status == 100:
+                if branch_.status == 0:
+                    branch_.status = 100
+                return
+            branch_.status = max(branch_.status, status)
+            if context.answered or context.final_sent or context.cancelled:
+                # §16.7 step 5: after a final response only 2xx go upstream (a fork that
+                # rings while another answers; its CANCEL is on the way)
                 return
             if context.request.method == "INVITE":
                 self._arm_timer_c(context)
-            if not context.final_sent and not context.cancelled:
-                self._forward_response(context, response)
+            self._forward_response(context, response)
             return
         if 200 <= status < 300:
             branch_.status = status
@@ -364,13 +400,20 @@ class ProxyCore:
             self._forward_response(context, response)
             if first and context.request.method == "INVITE":
                 self._disarm_timer_c(context)
-                self._answered_calls[context.request.call_id] = context.request.from_addr.tag or ""
-                self.observer.call_answered(context.request.call_id, time.time())
+                request = context.request
+                if request.to_addr.tag is None:  # a call, not a re-INVITE within one
+                    self._answered_calls[request.call_id] = request.from_addr.tag or ""
+                    self.observer.call_answered(request.call_id, time.time())
                 for other in context.pending:
-                    self._cancel_branch(other)
+                    self._cancel_branch(other, COMPLETED_ELSEWHERE)
             return
         if branch_.done:
             return  # a final after we gave up on this branch
+        if branch_.gave_up and status == 487:
+            # §16.8: timer C cancelled it, not the caller; the caller hears "no answer"
+            branch_.status = 408
+            self._maybe_finish(context)
+            return
         branch_.status = status
         branch_.final = response
         if status >= 600:
@@ -395,7 +438,7 @@ class ProxyCore:
             self._forward_response(context, response)
         else:
             self._respond(context.server_tx, make_response(request, status, to_tag=new_tag()))
-        if request.method == "INVITE":
+        if request.method == "INVITE" and request.to_addr.tag is None:
             reason = response.reason if response is not None else ""
             self.observer.call_failed(request.call_id, status, reason, time.time())
 
@@ -445,14 +488,17 @@ class ProxyCore:
         context.timer_c = None
         for branch_ in context.pending:
             if branch_.ringing:
+                branch_.gave_up = True
                 self._cancel_branch(branch_)
             else:
+                branch_.cancel_pending = True
                 branch_.status = 408
         self._maybe_finish(context)
 
     def _try_timed_out(self, context: ResponseContext, branch_: Branch) -> None:
         """A trunk that did not answer in time: on to the next one."""
         if branch_.status == 0 and not context.final_sent and not context.answered:
+            branch_.cancel_pending = True  # should it wake up after all, it is cancelled
             branch_.status = 408
             self._maybe_finish(context)
 

@@ -53,10 +53,6 @@ def _shadowed(plan: Dialplan) -> list[Diagnostic]:
         pattern = rule.pattern
         earlier = same_pattern.get(pattern.key)
         how = "has the same pattern"
-        if earlier is None and pattern.kind is PatternKind.EXACT:
-            first = compiled.first_match(pattern.literal, _ANYONE)
-            if first is not None and first.index < rule.index:
-                earlier, how = first, f"matches {pattern.literal} first"
         if earlier is None and pattern.indexed:
             for end in range(len(pattern.literal) + 1):
                 covering = prefixes.get(pattern.literal[:end])
@@ -66,6 +62,10 @@ def _shadowed(plan: Dialplan) -> list[Diagnostic]:
         if earlier is None and "" in prefixes:
             earlier = prefixes[""]
             how = _covers(earlier)
+        if earlier is None and pattern.kind is PatternKind.EXACT:
+            first = compiled.first_match(pattern.literal, _ANYONE)
+            if first is not None and first.index < rule.index:
+                earlier, how = first, f"matches {pattern.literal} first"
         if earlier is not None:
             found.append(
                 Diagnostic(
@@ -110,12 +110,11 @@ def _rewrite_loops(plan: Dialplan) -> list[Diagnostic]:
         while current is not None and isinstance(current.action, Rewrite):
             state = (current.name, number)
             if state in seen or len(trail) > limit:
-                start = seen.get(state, 0)
-                loop = trail[start:]
+                loop = trail[seen.get(state, 0) :]
                 names = frozenset(name for name, _ in loop)
                 if names not in reported:
                     reported.add(names)
-                    found.append(_loop_diagnostic(plan, loop, number))
+                    found.append(_loop_diagnostic(plan, loop, number, state in seen, limit))
                 break
             seen[state] = len(trail)
             trail.append(state)
@@ -124,13 +123,18 @@ def _rewrite_loops(plan: Dialplan) -> list[Diagnostic]:
     return found
 
 
-def _loop_diagnostic(plan: Dialplan, loop: list[tuple[str, str]], number: str) -> Diagnostic:
+def _loop_diagnostic(
+    plan: Dialplan, loop: list[tuple[str, str]], number: str, repeats: bool, limit: int
+) -> Diagnostic:
     rules = [plan.rule(name) for name, _ in loop]
     first = min((r for r in rules if r is not None), key=lambda r: r.index)
     conditional = any(r is not None and r.conditions is not None for r in rules)
     names = " -> ".join(f'"{name}"' for name, _ in loop[:4])
     numbers = " -> ".join(n for _, n in loop[:4]) + (" ..." if len(loop) > 4 else f" -> {number}")
-    message = f"rewrite loop: {names} ({numbers})"
+    if repeats:
+        message = f"rewrite loop: {names} ({numbers})"
+    else:
+        message = f"more than max_rewrites = {limit} rewrites in a row: {names} ({numbers})"
     if conditional:
         message += " when the conditions of these rules hold together"
     return Diagnostic(first.origin, message, Severity.WARNING if conditional else Severity.ERROR)

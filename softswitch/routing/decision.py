@@ -109,10 +109,14 @@ class RewriteStep:
     after: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """Where a call goes. `number` is the number after normalization and rewrites (the one to
-    put in the request URI); `rules` are the rules that matched, rewrites first, in order."""
+    """Where a call goes. `number` is the number the call is sent on (in the request URI): the
+    dialed one after normalization and rewrites, or the line a rule delivers to (a night line).
+    `rules` are the rules that matched, rewrites first, in order.
+
+    Read-only by convention: it is made on every call, and a frozen dataclass costs four times
+    as much to build."""
 
     target: Target
     number: str

@@ -1,5 +1,7 @@
 """What changed between two dialplans: settings, and rules added, removed, changed or moved
-(rules are matched by name; order matters, since the first matching rule wins)."""
+(rules are matched by name; order matters, since the first matching rule wins). Which file a
+rule is written in does not matter to routing, so moving a rule to another file in the same
+place of the order is no change."""
 
 from __future__ import annotations
 
@@ -113,8 +115,6 @@ def _rule_fields(old: Rule, new: Rule) -> tuple[tuple[str, str, str], ...]:
         fields.append(("conditions", _conditions(old), _conditions(new)))
     if old.action != new.action:
         fields.append(("action", old.action.describe(), new.action.describe()))
-    if old.origin.file != new.origin.file:
-        fields.append(("file", old.origin.file, new.origin.file))
     return tuple(fields)
 
 

@@ -73,8 +73,8 @@ class Explanation:
             lines.append(f"Number: {number or '(empty)'}")
         for count, walk in enumerate(self.passes, 1):
             lines.append(
-                f"Pass {count}: {walk.number} ({walk.candidates} of {self.rule_count} rules "
-                "are candidates in the compiled plan)"
+                f"Pass {count} with {walk.number} (the index leaves {walk.candidates} of "
+                f"{self.rule_count} rules to test)"
             )
             lines.extend(_render_attempts(walk.attempts, verbose))
             if count <= len(self.decision.rewrites):
@@ -88,21 +88,22 @@ class Explanation:
 
 
 def _render_attempts(attempts: tuple[Attempt, ...], verbose: bool) -> list[str]:
-    lines: list[str] = []
+    rows: list[tuple[str, Rule, str]] = []
     skipped = 0
-    width = max((len(a.rule.name) for a in attempts), default=0)
     for attempt in attempts:
         rule = attempt.rule
         if attempt.matched:
-            outcome, why = "match", rule.action.describe()
+            rows.append(("match", rule, rule.action.describe()))
         elif attempt.pattern_matched:
-            outcome, why = "skip", f"condition false: {attempt.why}"
+            rows.append(("skip", rule, f"condition false: {attempt.why}"))
         elif verbose:
-            outcome, why = "skip", f"{rule.pattern.describe()} does not match"
+            rows.append(("skip", rule, f"{rule.pattern.describe()} does not match"))
         else:
             skipped += 1
-            continue
-        lines.append(f"  {outcome:<5} {rule.name:<{width}}  {rule.origin}  {why}")
+    width = max((len(rule.name) for _, rule, _ in rows), default=0)
+    lines = [
+        f"  {outcome:<5} {rule.name:<{width}}  {rule.origin}  {why}" for outcome, rule, why in rows
+    ]
     if skipped:
         plural = "s" if skipped != 1 else ""
         lines.append(f"  ({skipped} other rule{plural} tried: pattern did not match)")

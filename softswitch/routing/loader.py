@@ -148,7 +148,8 @@ class _FileReader:
             line = int(found["line"])
         else:
             message = text.removesuffix(" (at end of document)")
-            line = max(1, self.source.text.count("\n") + 1)
+            text = self.source.text
+            line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
         message = message[:1].lower() + message[1:]
         return Diagnostic(Origin(self.source.name, line), f"TOML syntax error: {message}")
 
@@ -170,7 +171,7 @@ class _FileReader:
         model = self._validate(SettingsModel, raw, ("settings",), "settings: ")
         if model is None:
             return
-        for key in model.model_fields_set:
+        for key in raw:  # in the order written
             origin = self.origin(("settings", key))
             self.content.settings[key] = (getattr(model, key), origin)
 
@@ -195,7 +196,7 @@ class _FileReader:
         model = self._validate(NumberingModel, own, ("numbering",), "numbering: ")
         if model is None:
             return
-        for key in model.model_fields_set:
+        for key in own:  # in the order written
             self.content.numbering[key] = (getattr(model, key), self.origin(("numbering", key)))
 
     def _read_exchange_numbering(self, code: str, raw: dict[str, Any]) -> None:
@@ -203,7 +204,7 @@ class _FileReader:
         model = self._validate(ExchangeNumberingModel, raw, path, f"numbering.{code}: ")
         if not isinstance(model, ExchangeNumberingModel):
             return
-        origins = {key: self.origin((*path, key)) for key in model.model_fields_set}
+        origins = {key: self.origin((*path, key)) for key in raw}
         value = ExchangeNumbering(model.local_length, model.local_prefix)
         self.content.exchanges[code] = (value, self.origin(path), origins)
 
@@ -335,7 +336,10 @@ class _Merger:
 
     def result(self) -> Dialplan:
         if self.diagnostics:
-            raise DialplanError(self.diagnostics)
+            files = {name: position for position, name in enumerate(self.files)}
+            raise DialplanError(
+                sorted(self.diagnostics, key=lambda d: (files.get(d.origin.file, 0), d.origin.line))
+            )
         settings_values = {key: value for key, (value, _) in self.settings.items()}
         timezone = settings_values.get("timezone", "UTC")
         settings = Settings(
@@ -348,6 +352,7 @@ class _Merger:
             local_length=numbering_values.get("local_length"),
             international_prefix=numbering_values.get("international_prefix"),
             country_code=numbering_values.get("country_code"),
+            trunk_prefix=numbering_values.get("trunk_prefix"),
             service_numbers=frozenset(numbering_values.get("service_numbers", ())),
             exchanges={code: value for code, (value, _) in self.exchanges.items()},
         )
@@ -388,8 +393,8 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
         message = 'must be a list, e.g. ["..."]'
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-        if message.startswith((key, f'"{key}"', where)) and key:
-            return message
+        if key and message.startswith((key, f"invalid {key}")):
+            return message  # it names what it is about
         message = message[:1].lower() + message[1:]
     return f"{where}: {message}" if where else message
 

@@ -1,17 +1,22 @@
-"""The compiled dialplan: a trie over the digits of each rule's literal, for first-match lookups
-that do not walk every rule.
+"""The compiled dialplan: rules indexed by their literal digits, for first-match lookups that do
+not walk every rule.
 
-Each rule sits at the trie node of its literal (an exact number at its last digit, among the
-rules that match only the whole number; a prefix, Asterisk pattern or anchored regex among the
-rules that match anything below). Looking a number up walks its digits once; the rules met on the
-way, plus the few regexes without a literal (scanned on every lookup), are the only candidates.
-Every list is in rule order, and a list is left as soon as its next rule comes after the best
-match found so far, so the answer is exactly the first rule, in plan order, whose pattern matches
-and whose conditions hold: the same as walking the rules in order.
+The index is a trie over digits, stored as one hash table per literal length: a rule sits under
+its literal (an exact number among the rules that match only the whole number; a prefix, an
+Asterisk pattern or an anchored regex among those that match anything longer). Looking a number
+up reads one table entry per literal length in use (a handful), and the rules found there, plus
+the regexes without a literal, are the only candidates. Those regexes are also combined into one
+alternation that tells at once whether any of them can match, so they cost one search per call
+when none does.
+
+Every candidate list is in rule order, and a list is left as soon as its next rule comes after
+the best match found so far, so the answer is exactly the first rule, in plan order, whose
+pattern matches and whose conditions hold: the same as walking the rules in order.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 from .conditions import CallContext, Conditions
@@ -22,15 +27,9 @@ __all__ = ["CompiledPlan", "compile_dialplan", "first_match_in_order"]
 
 _Residual = Callable[[str], object] | None
 _Entry = tuple[int, _Residual, Conditions | None, Rule]
-
-
-class _Node:
-    __slots__ = ("children", "exact", "prefixed")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.exact: Sequence[_Entry] = []
-        self.prefixed: Sequence[_Entry] = []
+_Entries = tuple[_Entry, ...]
+_CHUNK = 8
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 
 
 def _first(entries: Iterable[_Entry], number: str, ctx: CallContext, limit: int) -> Rule | None:
@@ -45,15 +44,81 @@ def _first(entries: Iterable[_Entry], number: str, ctx: CallContext, limit: int)
     return None
 
 
+class _Scan:
+    """Regexes without a literal, tried on every lookup. They are kept in chunks of up to eight,
+    each behind one alternation of its regexes that must match before they are tried one by
+    one, and an alternation of all of them comes first. A regex with named groups,
+    backreferences or flags cannot be combined: it is a chunk of its own, tried directly."""
+
+    __slots__ = ("any_match", "chunks")
+
+    def __init__(self, entries: Sequence[_Entry]) -> None:
+        self.chunks: list[tuple[int, _Residual, _Entries]] = []
+        combinable: list[_Entry] = []
+        for entry in entries:
+            if _can_combine(entry[3]):
+                combinable.append(entry)
+                if len(combinable) == _CHUNK:
+                    self._add(combinable)
+                    combinable = []
+            else:
+                self._add(combinable)
+                combinable = []
+                self.chunks.append((entry[0], None, (entry,)))
+        self._add(combinable)
+        whole = all(_can_combine(entry[3]) for entry in entries)
+        self.any_match = _combine(entries) if whole and len(self.chunks) > 1 else None
+
+    def _add(self, entries: list[_Entry]) -> None:
+        if entries:
+            self.chunks.append((entries[0][0], _combine(entries), tuple(entries)))
+
+    def first(self, number: str, ctx: CallContext, limit: int) -> Rule | None:
+        if self.chunks[0][0] >= limit:
+            return None  # a rule before all of these has matched
+        if self.any_match is not None and not self.any_match(number):
+            return None
+        for first_index, any_match, entries in self.chunks:
+            if first_index >= limit:
+                return None
+            if any_match is not None and not any_match(number):
+                continue
+            found = _first(entries, number, ctx, limit)
+            if found is not None:
+                return found
+        return None
+
+
+def _can_combine(rule: Rule) -> bool:
+    regex = rule.pattern.regex
+    return (
+        regex is not None
+        and not regex.groupindex
+        and not regex.flags & ~re.UNICODE
+        and _BACKREFERENCE.search(regex.pattern) is None
+    )
+
+
+def _combine(entries: Sequence[_Entry]) -> _Residual:
+    if not entries:
+        return None
+    try:
+        combined = re.compile("|".join(f"(?:{entry[3].pattern.text})" for entry in entries))
+    except re.error:
+        return None
+    return combined.search
+
+
 class CompiledPlan:
     """A dialplan ready for lookups. Build it once per plan version with `compile_dialplan`."""
 
-    __slots__ = ("_root", "_scanned", "_size", "plan")
+    __slots__ = ("_exact", "_lengths", "_prefixed", "_scan", "_size", "plan")
 
     def __init__(self, plan: Dialplan) -> None:
         self.plan = plan
         self._size = max((rule.index for rule in plan.rules), default=-1) + 1
-        self._root = _Node()
+        exact: dict[str, list[_Entry]] = {}
+        prefixed: dict[str, list[_Entry]] = {}
         scanned: list[_Entry] = []
         for rule in plan.rules:
             pattern = rule.pattern
@@ -67,18 +132,14 @@ class CompiledPlan:
             entry: _Entry = (rule.index, residual, rule.conditions, rule)
             if not pattern.indexed:
                 scanned.append(entry)
-                continue
-            node = self._root
-            for char in pattern.literal:
-                child = node.children.get(char)
-                if child is None:
-                    child = node.children[char] = _Node()
-                node = child
-            bucket = node.exact if pattern.kind is PatternKind.EXACT else node.prefixed
-            assert isinstance(bucket, list)
-            bucket.append(entry)
-        self._scanned = tuple(scanned)
-        _freeze(self._root)
+            elif pattern.kind is PatternKind.EXACT:
+                exact.setdefault(pattern.literal, []).append(entry)
+            else:
+                prefixed.setdefault(pattern.literal, []).append(entry)
+        self._exact: dict[str, _Entries] = {key: tuple(value) for key, value in exact.items()}
+        self._prefixed: dict[str, _Entries] = {key: tuple(value) for key, value in prefixed.items()}
+        self._lengths = tuple(sorted({len(key) for key in prefixed}))
+        self._scan = _Scan(scanned) if scanned else None
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -88,54 +149,37 @@ class CompiledPlan:
         """The first rule, in plan order, that matches `number` and whose conditions hold."""
         limit = self._size
         best: Rule | None = None
-        node = self._root
-        if node.prefixed:
-            found = _first(node.prefixed, number, ctx, limit)
+        prefixed = self._prefixed
+        size = len(number)
+        for length in self._lengths:
+            if length > size:
+                break
+            entries = prefixed.get(number[:length])
+            if entries is not None and entries[0][0] < limit:
+                found = _first(entries, number, ctx, limit)
+                if found is not None:
+                    best, limit = found, found.index
+        entries = self._exact.get(number)
+        if entries is not None and entries[0][0] < limit:
+            found = _first(entries, number, ctx, limit)
             if found is not None:
                 best, limit = found, found.index
-        for char in number:
-            next_node = node.children.get(char)
-            if next_node is None:
-                break
-            node = next_node
-            if node.prefixed:
-                found = _first(node.prefixed, number, ctx, limit)
-                if found is not None:
-                    best, limit = found, found.index
-        else:
-            if node.exact:
-                found = _first(node.exact, number, ctx, limit)
-                if found is not None:
-                    best, limit = found, found.index
-        if self._scanned:
-            found = _first(self._scanned, number, ctx, limit)
+        if self._scan is not None:
+            found = self._scan.first(number, ctx, limit)
             if found is not None:
                 best = found
         return best
 
     def candidates(self, number: str) -> list[Rule]:
         """The rules a lookup of `number` may test, in plan order (for explanations)."""
-        entries: list[_Entry] = list(self._root.prefixed)
-        node = self._root
-        for char in number:
-            next_node = node.children.get(char)
-            if next_node is None:
-                break
-            node = next_node
-            entries.extend(node.prefixed)
-        else:
-            entries.extend(node.exact)
-        entries.extend(self._scanned)
+        entries: list[_Entry] = []
+        for length in self._lengths:
+            entries.extend(self._prefixed.get(number[:length], ()) if length <= len(number) else ())
+        entries.extend(self._exact.get(number, ()))
+        if self._scan is not None:
+            for _, _, chunk in self._scan.chunks:
+                entries.extend(chunk)
         return [entry[3] for entry in sorted(entries, key=lambda entry: entry[0])]
-
-
-def _freeze(root: _Node) -> None:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        node.exact = tuple(node.exact)
-        node.prefixed = tuple(node.prefixed)
-        stack.extend(node.children.values())
 
 
 def compile_dialplan(plan: Dialplan) -> CompiledPlan:

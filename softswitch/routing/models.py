@@ -268,6 +268,7 @@ class NumberingModel(_Model):
     local_length: StrictInt | None = Field(default=None, ge=0, le=15)
     international_prefix: Digits | None = None
     country_code: Annotated[str, BeforeValidator(_digits), Field(max_length=3)] | None = None
+    trunk_prefix: Digits | None = None
     service_numbers: list[Dialable] = []
 
 

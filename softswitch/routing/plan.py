@@ -59,6 +59,7 @@ class Numbering:
     local_length: int | None = None
     international_prefix: str | None = None
     country_code: str | None = None
+    trunk_prefix: str | None = None
     service_numbers: frozenset[str] = frozenset()
     exchanges: Mapping[str, ExchangeNumbering] = field(default_factory=dict)
 
@@ -105,6 +106,7 @@ class Dialplan:
             "numbering.local_length": numbering.local_length,
             "numbering.international_prefix": numbering.international_prefix,
             "numbering.country_code": numbering.country_code,
+            "numbering.trunk_prefix": numbering.trunk_prefix,
         }
         values.update({key: str(value) for key, value in optional.items() if value is not None})
         if numbering.service_numbers:

@@ -26,7 +26,7 @@ from .decision import (
 from .directory import Caller, Directory, ExchangeLike
 from .explain import Explanation, explain
 from .matcher import CompiledPlan, compile_dialplan
-from .normalize import is_valid_number, normalize
+from .normalize import Normalizer, is_valid_number
 from .plan import Dialplan, Rule
 
 __all__ = ["NO_ROUTE", "REWRITE_LOOP", "Finder", "Router"]
@@ -43,15 +43,17 @@ class Router:
     """Routing decisions for one dialplan version and one view of the directory. Cheap to
     build from a `CompiledPlan`: make a new one when either changes."""
 
-    __slots__ = ("_max_rewrites", "_targets", "_tz", "compiled", "directory", "plan")
+    __slots__ = ("_max_rewrites", "_normalize", "_targets", "_tz", "compiled", "directory", "plan")
 
     def __init__(self, plan: Dialplan | CompiledPlan, directory: Directory | None = None) -> None:
         self.compiled = plan if isinstance(plan, CompiledPlan) else compile_dialplan(plan)
         self.plan = self.compiled.plan
         self.directory = directory if directory is not None else Directory()
+        self._normalize = Normalizer(self.plan.numbering, self.directory)
         self._max_rewrites = self.plan.settings.max_rewrites
         self._tz = self.plan.settings.tz
-        self._targets: list[Target | None] = [None] * len(self.plan.rules)
+        # per rule: its target, and the number a delivery to a line sends on (None: unchanged)
+        self._targets: list[tuple[Target, str | None] | None] = [None] * len(self.plan.rules)
 
     def route(self, caller: Caller, dialed: str, now: float | datetime) -> Decision:
         """Where a call from `caller` to `dialed` goes at `now` (seconds since the epoch, or a
@@ -73,7 +75,7 @@ class Router:
     ) -> Decision:
         """`route()` with another rule finder (an explanation's in-order walk); normalization
         steps are described in `steps` when it is a list."""
-        number = normalize(dialed, caller.exchange, self.plan.numbering, self.directory, steps)
+        number = self._normalize(dialed, caller.exchange, steps)
         if not number:
             return Decision(INCOMPLETE, number, dialed)
         if not is_valid_number(number):
@@ -83,7 +85,8 @@ class Router:
         if rule is None:
             return Decision(NO_ROUTE, number, dialed)
         if type(rule.action) is not Rewrite:
-            return Decision(self.target(rule), number, dialed, (rule,))
+            target, line = self._target_of(rule)
+            return Decision(target, line or number, dialed, (rule,))
         return self._rewrite(rule, number, dialed, ctx, find)
 
     def _rewrite(
@@ -95,7 +98,8 @@ class Router:
             action = rule.action
             rules.append(rule)
             if type(action) is not Rewrite:
-                return Decision(self.target(rule), number, dialed, tuple(rules), tuple(rewrites))
+                target, line = self._target_of(rule)
+                return Decision(target, line or number, dialed, tuple(rules), tuple(rewrites))
             if len(rewrites) == self._max_rewrites:
                 return Decision(REWRITE_LOOP, number, dialed, tuple(rules), tuple(rewrites))
             rewritten = action.apply(number)
@@ -108,10 +112,15 @@ class Router:
 
     def target(self, rule: Rule) -> Target:
         """The target of a rule's (final) action, resolved against the directory."""
-        target = self._targets[rule.index]
-        if target is None:
-            target = self._targets[rule.index] = self._resolve(rule)
-        return target
+        return self._target_of(rule)[0]
+
+    def _target_of(self, rule: Rule) -> tuple[Target, str | None]:
+        resolved = self._targets[rule.index]
+        if resolved is None:
+            action = rule.action
+            line = action.line if isinstance(action, Deliver) else None
+            resolved = self._targets[rule.index] = (self._resolve(rule), line)
+        return resolved
 
     def _resolve(self, rule: Rule) -> Target:
         action = rule.action

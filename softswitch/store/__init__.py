@@ -5,6 +5,7 @@ This is the only package that talks to PostgreSQL; everything above it uses `Sto
 
 from __future__ import annotations
 
+from .cdrs import CdrWriterStats
 from .embedded import EmbeddedDatabaseError, start_embedded
 from .errors import (
     DatabaseUnavailableError,
@@ -15,17 +16,32 @@ from .errors import (
     MigrationError,
     StoreClosedError,
     StoreError,
+    UnknownDialplanVersionError,
     UnknownExchangeError,
     UnknownLineError,
 )
 from .migrate import Migration, apply_migrations, discover_migrations
-from .models import Binding, Exchange, ExchangeMode, Line
+from .models import (
+    DISPOSITIONS,
+    Binding,
+    CallRecord,
+    DialplanVersion,
+    Disposition,
+    Exchange,
+    ExchangeMode,
+    Line,
+)
 from .store import Store, redact_url
 from .writer import WriterStats
 
 __all__ = [
+    "DISPOSITIONS",
     "Binding",
+    "CallRecord",
+    "CdrWriterStats",
     "DatabaseUnavailableError",
+    "DialplanVersion",
+    "Disposition",
     "DuplicateExchangeError",
     "DuplicateLineError",
     "DuplicatePrefixError",
@@ -39,6 +55,7 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoreError",
+    "UnknownDialplanVersionError",
     "UnknownExchangeError",
     "UnknownLineError",
     "WriterStats",

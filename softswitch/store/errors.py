@@ -52,3 +52,9 @@ class UnknownLineError(StoreError):
     def __init__(self, number: str) -> None:
         super().__init__(f"no line {number}")
         self.number = number
+
+
+class UnknownDialplanVersionError(StoreError):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"no dialplan version {version}")
+        self.version = version

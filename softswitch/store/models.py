@@ -80,3 +80,60 @@ class Binding:
 
     def expires_in(self, now: float) -> float:
         return self.expires_at - now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DialplanVersion:
+    """One applied dialplan (a row of `dialplan_versions`), without its text."""
+
+    version: int
+    created_at: float
+    comment: str | None
+    checksum: str
+    files: tuple[str, ...]
+    active: bool = False
+
+
+Disposition = Literal["answered", "busy", "no answer", "rejected", "failed", "cancelled"]
+DISPOSITIONS: tuple[Disposition, ...] = (
+    "answered",
+    "busy",
+    "no answer",
+    "rejected",
+    "failed",
+    "cancelled",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecord:
+    """One call attempt (a row of `cdrs`). `id` is `None` until the row is written.
+
+    `caller` is a line number or `trunk:CODE`; `dialed` the digits as dialed and `number` the
+    number after normalization and rewrites; `rule` the dialplan rule that decided and `route`
+    where it sent the call. `ended_at` is `None` for an answered call whose end was not seen.
+    """
+
+    call_id: str
+    caller: str
+    dialed: str
+    number: str
+    route: str
+    started_at: float
+    disposition: Disposition
+    node: str
+    rule: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    status: int | None = None
+    reason: str | None = None
+    note: str | None = None
+    ended_by: str | None = None
+    id: int | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Seconds from answer to end, for an answered call whose end was seen."""
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.answered_at)

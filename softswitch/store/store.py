@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from . import dialplans
+from .cdrs import CdrWriter, CdrWriterStats, list_cdrs
 from .errors import (
     DatabaseUnavailableError,
     DuplicateExchangeError,
@@ -18,9 +21,16 @@ from .errors import (
     UnknownExchangeError,
     UnknownLineError,
 )
-from .listener import LINES_CHANNEL, Callback, Listener, Resync
+from .listener import (
+    DIALPLAN_CHANNEL,
+    EXCHANGES_CHANNEL,
+    LINES_CHANNEL,
+    Callback,
+    Listener,
+    Resync,
+)
 from .migrate import Migration, apply_migrations
-from .models import Binding, Exchange, ExchangeMode, Line
+from .models import Binding, CallRecord, DialplanVersion, Exchange, ExchangeMode, Line
 from .writer import BindingWriter, WriterStats
 
 __all__ = ["Store", "redact_url"]
@@ -81,6 +91,7 @@ class Store:
         self._pool = pool
         self._url = url
         self._writer = BindingWriter(pool)
+        self._cdr_writer = CdrWriter(pool)
         self._listeners: list[Listener] = []
 
     @classmethod
@@ -97,14 +108,16 @@ class Store:
             ) from exc
         store = cls(pool, url)
         store._writer.start()
+        store._cdr_writer.start()
         return store
 
     async def close(self) -> None:
-        """Commit the bindings still queued, then close the connections."""
+        """Commit the bindings and call records still queued, then close the connections."""
         for listener in self._listeners:
             await listener.close()
         self._listeners.clear()
         await self._writer.close()
+        await self._cdr_writer.close()
         await self._pool.close()
 
     async def migrate(self) -> list[Migration]:
@@ -253,14 +266,87 @@ class Store:
         connection is re-established `on_resync()` is called, since changes made meanwhile were
         not heard: reload what is cached.
         """
-        listener = Listener(self._url, LINES_CHANNEL, callback, on_resync)
-        try:
-            await listener.start()
-        except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:
-            raise DatabaseUnavailableError(
-                f"cannot listen for changes: {_first_line(exc)}"
-            ) from exc
-        self._listeners.append(listener)
+        await self._listen(LINES_CHANNEL, callback, on_resync)
+
+    async def listen_exchanges(
+        self, callback: Callback, *, on_resync: Resync | None = None
+    ) -> None:
+        """Call `callback(code)` for each exchange added, changed or removed, by any process
+        (trunks, mode and prefixes that routing uses). Delivery as for `listen_lines`."""
+        await self._listen(EXCHANGES_CHANNEL, callback, on_resync)
+
+    # -- dialplans -----------------------------------------------------------------------
+
+    async def save_dialplan(self, sources: Mapping[str, str], comment: str | None = None) -> int:
+        """Store `sources` ({file name: text}) as a new version and make it the active one, in
+        one transaction; return its number. Validating the dialplan is the caller's job."""
+        with _database_errors():
+            return await dialplans.save(self._pool, sources, comment)
+
+    async def activate_dialplan(self, version: int) -> None:
+        """Make an earlier (or any stored) version the active one. Raises
+        `UnknownDialplanVersionError` if there is no such version."""
+        with _database_errors():
+            await dialplans.activate(self._pool, version)
+
+    async def active_dialplan(self) -> tuple[int, dict[str, str]] | None:
+        """(version, {file name: text}) of the active dialplan, or None before the first."""
+        with _database_errors():
+            return await dialplans.active(self._pool)
+
+    async def dialplan_version(self, version: int) -> dict[str, str]:
+        """{file name: text} of a stored version. Raises `UnknownDialplanVersionError`."""
+        with _database_errors():
+            return await dialplans.sources_of(self._pool, version)
+
+    async def list_dialplan_versions(self) -> list[DialplanVersion]:
+        """Every stored version, oldest first, the active one flagged."""
+        with _database_errors():
+            return await dialplans.list_versions(self._pool)
+
+    async def listen_dialplan(
+        self,
+        callback: Callable[[int], Awaitable[None] | None],
+        *,
+        on_resync: Resync | None = None,
+    ) -> None:
+        """Call `callback(version)` each time a dialplan version becomes the active one, by
+        any process, once that is committed. Delivery as for `listen_lines`."""
+
+        def activated(payload: str) -> Awaitable[None] | None:
+            return callback(int(payload))
+
+        await self._listen(DIALPLAN_CHANNEL, activated, on_resync)
+
+    # -- call records --------------------------------------------------------------------
+
+    def record_cdr(self, record: CallRecord) -> None:
+        """Queue a call record; returns at once (it is written with others in one COPY).
+        Raises `InvalidValueError` for an unknown disposition, `StoreClosedError` once the
+        store is closed. A record the database refuses is logged and dropped."""
+        self._cdr_writer.submit(record)
+
+    async def flush(self) -> None:
+        """Return once every call record queued so far is written (or dropped)."""
+        await self._cdr_writer.flush()
+
+    async def list_cdrs(
+        self,
+        since: float | None = None,
+        line: str | None = None,
+        disposition: str | None = None,
+        limit: int = 100,
+    ) -> list[CallRecord]:
+        """The newest `limit` call records, newest first: started at or after `since` (epoch
+        seconds), from or to `line`, with `disposition`."""
+        with _database_errors():
+            return await list_cdrs(
+                self._pool, since=since, line=line, disposition=disposition, limit=limit
+            )
+
+    @property
+    def cdr_stats(self) -> CdrWriterStats:
+        return self._cdr_writer.stats
 
     # -- bindings ------------------------------------------------------------------------
 
@@ -310,19 +396,38 @@ class Store:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+    async def _listen(self, channel: str, callback: Callback, on_resync: Resync | None) -> None:
+        listener = Listener(self._url, channel, callback, on_resync)
         try:
+            await listener.start()
+        except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:
+            raise DatabaseUnavailableError(
+                f"cannot listen for changes: {_first_line(exc)}"
+            ) from exc
+        self._listeners.append(listener)
+
+    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        with _database_errors():
             return await self._pool.fetch(query, *args)
-        except ValueError as exc:  # asyncpg could not encode an argument
-            raise InvalidValueError(f"refused: {_first_line(exc)}") from exc
-        except _UNAVAILABLE as exc:
-            raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
-        except asyncpg.CheckViolationError as exc:
-            raise InvalidValueError(f"refused by the database: {_first_line(exc)}") from exc
 
     async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
         rows = await self._fetch(query, *args)
         return rows[0] if rows else None
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """asyncpg's errors as the store's: one line, fit for an admin."""
+    try:
+        yield
+    except InvalidValueError:
+        raise
+    except ValueError as exc:  # asyncpg could not encode an argument
+        raise InvalidValueError(f"refused: {_first_line(exc)}") from exc
+    except _UNAVAILABLE as exc:
+        raise DatabaseUnavailableError(f"database unavailable: {_first_line(exc)}") from exc
+    except (asyncpg.CheckViolationError, asyncpg.DataError) as exc:
+        raise InvalidValueError(f"refused by the database: {_first_line(exc)}") from exc
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str, rule: str) -> None:

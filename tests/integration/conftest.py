@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -62,3 +63,17 @@ def sipp() -> Iterator[str]:
     if path is None:
         pytest.skip("sipp (Debian package sip-tester) is not installed")
     yield path
+
+
+@pytest.fixture
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail the test if anything logged an error: an exception in a protocol callback is
+    logged by asyncio and swallowed, and would otherwise go unnoticed."""
+    yield
+    errors = [
+        record
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)  # type: ignore[arg-type]
+        if record.levelno >= logging.ERROR
+    ]
+    assert not errors, "\n".join(caplog.text.splitlines()[-60:])

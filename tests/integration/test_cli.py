@@ -202,7 +202,11 @@ async def test_bindings(cli: Cli, fresh_database_url: str) -> None:
 async def test_db_migrate(cli: Cli) -> None:
     code, out, err = await cli("db", "migrate")
     assert (code, err) == (0, "")
-    assert out.splitlines() == ["applied 0001_foundation", "applied 0002_line_notifications"]
+    assert out.splitlines() == [
+        "applied 0001_foundation",
+        "applied 0002_line_notifications",
+        "applied 0003_dialplans_and_cdrs",
+    ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")
 

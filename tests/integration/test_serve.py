@@ -30,7 +30,7 @@ async def start_serve(data_dir: Path, port: int = 0) -> tuple[asyncio.subprocess
     )  # fmt: skip
     seen: dict = {"lines": {}}
     assert process.stdout is not None
-    while len(seen["lines"]) < 2:
+    while len(seen["lines"]) < 3:
         raw = await asyncio.wait_for(process.stdout.readline(), timeout=60)
         if not raw:
             stderr = await process.stderr.read() if process.stderr else b""
@@ -59,7 +59,7 @@ async def test_demo_serve_registers_a_phone_and_keeps_it_across_restarts(
     try:
         assert "softswitch-data" not in first["database"]
         assert str(data_dir) in first["database"]
-        assert set(first["lines"]) == {"5551001", "5551002"}
+        assert set(first["lines"]) == {"5551001", "5551002", "5552001"}
         password, domain = first["lines"]["5551001"]
         assert domain == f"127.0.0.1:{first['port']}"
         await phone_agent.aio.add_account(

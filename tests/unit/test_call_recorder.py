@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from softswitch.proxy.observer import CallObserver
-from softswitch.proxy.records import CallRecorder, disposition_for
+from softswitch.proxy.records import CallRecorder, disposition_for, split_route
 from softswitch.store import CallRecord, InvalidValueError
 
 ROUTE = 'line 5551002 (exchange ASH), number 5551002 by rule "ashford"'
@@ -110,6 +110,29 @@ def test_an_error_after_the_answer_does_not_undo_it(recorder: CallRecorder, sink
     assert sink.records == []
     recorder.call_ended("c", "callee", 1010.0)
     assert [r.disposition for r in sink.records] == ["answered"]
+
+
+@pytest.mark.parametrize(
+    ("route", "rule", "target"),
+    [
+        ("ashford: exchange ASH, served here", "ashford", "exchange ASH, served here"),
+        (
+            "night:ced: operator queue of ASH, priority 0",
+            "night:ced",
+            "operator queue of ASH, priority 0",
+        ),
+        ("-: reject 404 No route", None, "reject 404 No route"),
+        (ROUTE, "ashford", "line 5551002 (exchange ASH)"),
+        (
+            "trunk sip:bir.county.test (exchange BIR)",
+            None,
+            "trunk sip:bir.county.test (exchange BIR)",
+        ),
+        ("", None, ""),
+    ],
+)
+def test_split_route(route: str, rule: str | None, target: str) -> None:
+    assert split_route(route) == (rule, target)
 
 
 def test_route_without_a_rule(recorder: CallRecorder, sink: Sink) -> None:

@@ -539,3 +539,26 @@ def test_numbers_that_cannot_be_routed(dialed: str, target: RejectTarget) -> Non
     decision = route(NUMBERING, dialed)
     assert decision.target == target
     assert decision.rules == ()
+
+
+# -- the directory ------------------------------------------------------------------------------
+
+
+def test_callers_from_the_directory() -> None:
+    directory = Directory(DIRECTORY.exchanges(), [LineEntry("5551500", "ASH", "payphone")])
+    assert directory.caller("5551500") == Caller("5551500", "ASH", "payphone")
+    assert directory.caller("5553001") == Caller("5553001", "CED", None)  # by its prefix
+    assert directory.caller("4441234") == Caller("4441234", None, None)
+    assert directory.exchange_of_number("55520") == DIRECTORY.exchange("BIR")
+    assert not DIRECTORY.knows_lines
+    assert directory.knows_lines
+
+
+def test_decision_accessors() -> None:
+    decision = route(
+        '[[rule]]\nname = "x"\nexact = "5551001"\ndeliver = { exchange = "ASH" }\n', "5551001"
+    )
+    assert decision.rule is not None and decision.rule.name == "x"
+    assert decision.rule_names == ("x",)
+    assert decision.describe() == 'exchange ASH, served here, number 5551001 by rule "x"'
+    assert route("", "001").rule is None

@@ -1,4 +1,5 @@
-"""The `softswitch` command: run the exchange and administer its exchanges and lines."""
+"""Commands for the network itself: run the exchange, migrate the database, and provision
+exchanges, lines and (read-only) their registrations."""
 
 from __future__ import annotations
 
@@ -6,86 +7,25 @@ import argparse
 import asyncio
 import getpass
 import inspect
-import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from softswitch.config import ConfigError, Settings, load_settings, resolve_database_url
+from softswitch.config import Settings
 from softswitch.sip.digest import compute_ha1
-from softswitch.store import Binding, Exchange, Line, Store, StoreError, UnknownLineError
+from softswitch.store import Binding, Exchange, Line, Store, UnknownLineError
 
-__all__ = ["main"]
+from .common import EXIT_OK, CliError, address, duration, out, run_with_store, table
 
-log = logging.getLogger("softswitch.cli")
-
-PROG = "softswitch"
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+__all__ = ["register"]
 
 T = TypeVar("T")
 
 
-class CliError(Exception):
-    """A failure to report as one line on stderr (exit status 1)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """Reports usage errors in one line."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, or a usage error already reported by the parser
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    try:
-        settings = load_settings(
-            args.config,
-            data_dir=args.data_dir,
-            database_url=args.database_url,
-            log_level=args.log_level,
-            sip_host=getattr(args, "sip_host", None),
-            sip_port=getattr(args, "sip_port", None),
-        )
-        _configure_logging(settings, quiet=args.command != "serve")
-        return int(args.handler(args, settings) or EXIT_OK)
-    except (CliError, ConfigError, StoreError) as exc:
-        _report(exc)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # the last resort: still one line, the traceback in the debug log
-        log.debug("unexpected error", exc_info=True)
-        _report(f"unexpected {type(exc).__name__}: {exc}")
-        return EXIT_FAILURE
-
-
-# -- parser -------------------------------------------------------------------------------
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    settings_flags = _Parser(add_help=False)
-    group = settings_flags.add_argument_group("settings")
-    group.add_argument("--config", metavar="FILE", help="TOML settings file ($SOFTSWITCH_CONFIG)")
-    group.add_argument("--data-dir", metavar="DIR", help="data folder (embedded PostgreSQL)")
-    group.add_argument(
-        "--database-url", metavar="URL", help="PostgreSQL URL; without it, an embedded server"
-    )
-    group.add_argument(
-        "--log-level",
-        choices=["debug", "info", "warning", "error", "critical"],
-        help="logging threshold (admin commands log warnings and worse unless debug)",
-    )
-
-    parser = _Parser(prog=PROG, description="An automated SIP exchange for county networks.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    serve = commands.add_parser("serve", parents=[settings_flags], help="run the exchange")
+def register(commands: Any, flags: argparse.ArgumentParser) -> None:
+    """Add serve, db, exchange, line and bindings to `commands` (a subparsers action)."""
+    serve = commands.add_parser("serve", parents=[flags], help="run the exchange")
     serve.add_argument("--sip-host", metavar="ADDRESS", help="address to listen on for SIP")
     serve.add_argument("--sip-port", metavar="PORT", type=int, help="UDP and TCP port for SIP")
     serve.add_argument("--demo", action="store_true", help="start with the example network")
@@ -93,16 +33,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
-    migrate = db_commands.add_parser(
-        "migrate", parents=[settings_flags], help="apply missing migrations"
-    )
+    migrate = db_commands.add_parser("migrate", parents=[flags], help="apply missing migrations")
     migrate.set_defaults(handler=_db_migrate)
 
     exchange = commands.add_parser("exchange", help="county exchanges")
     exchange_commands = exchange.add_subparsers(
         dest="exchange_command", metavar="COMMAND", required=True
     )
-    add = exchange_commands.add_parser("add", parents=[settings_flags], help="add an exchange")
+    add = exchange_commands.add_parser("add", parents=[flags], help="add an exchange")
     add.add_argument("code", metavar="CODE", type=str.upper, help="exchange code, e.g. MILL")
     add.add_argument("--name", required=True, help="the exchange's name")
     add.add_argument("--prefix", required=True, metavar="DIGITS", help="its number prefix")
@@ -117,12 +55,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="SIP URI of the peer serving the exchange (repeat for more, tried in order)",
     )
     add.set_defaults(handler=_exchange_add)
-    listing = exchange_commands.add_parser("list", parents=[settings_flags], help="list exchanges")
+    listing = exchange_commands.add_parser("list", parents=[flags], help="list exchanges")
     listing.set_defaults(handler=_exchange_list)
 
     line = commands.add_parser("line", help="subscriber lines")
     line_commands = line.add_subparsers(dest="line_command", metavar="COMMAND", required=True)
-    add = line_commands.add_parser("add", parents=[settings_flags], help="add a line")
+    add = line_commands.add_parser("add", parents=[flags], help="add a line")
     add.add_argument("number", metavar="NUMBER", help="the line's number (digits)")
     add.add_argument(
         "--exchange", required=True, metavar="CODE", type=str.upper, help="its exchange"
@@ -132,27 +70,24 @@ def _build_parser() -> argparse.ArgumentParser:
     add.add_argument("--jack", metavar="LABEL", help="its jack on the manual switchboard")
     _add_password_flags(add, allow_none=True)
     add.set_defaults(handler=_line_add)
-    listing = line_commands.add_parser("list", parents=[settings_flags], help="list lines")
+    listing = line_commands.add_parser("list", parents=[flags], help="list lines")
     listing.add_argument(
         "--exchange", metavar="CODE", type=str.upper, help="only the lines of this exchange"
     )
     listing.set_defaults(handler=_line_list)
-    remove = line_commands.add_parser("remove", parents=[settings_flags], help="remove a line")
+    remove = line_commands.add_parser("remove", parents=[flags], help="remove a line")
     remove.add_argument("number", metavar="NUMBER")
     remove.set_defaults(handler=_line_remove)
     password = line_commands.add_parser(
-        "set-password", parents=[settings_flags], help="set a line's SIP password"
+        "set-password", parents=[flags], help="set a line's SIP password"
     )
     password.add_argument("number", metavar="NUMBER")
     _add_password_flags(password, allow_none=False)
     password.set_defaults(handler=_line_set_password)
 
-    bindings = commands.add_parser(
-        "bindings", parents=[settings_flags], help="show who is registered"
-    )
+    bindings = commands.add_parser("bindings", parents=[flags], help="show who is registered")
     bindings.add_argument("--line", metavar="NUMBER")
     bindings.set_defaults(handler=_bindings)
-    return parser
 
 
 def _add_password_flags(parser: argparse.ArgumentParser, *, allow_none: bool) -> None:
@@ -190,7 +125,7 @@ def _db_migrate(args: argparse.Namespace, settings: Settings) -> int:
     async def nothing_more(store: Store) -> None:
         return None
 
-    _run_with_store(settings, nothing_more, report_migrations=True)
+    run_with_store(settings, nothing_more, report_migrations=True)
     return EXIT_OK
 
 
@@ -200,9 +135,9 @@ def _exchange_add(args: argparse.Namespace, settings: Settings) -> int:
             args.code, args.name, args.prefix, mode=args.mode, trunk_uris=args.trunks
         )
 
-    exchange = _run_with_store(settings, action)
+    exchange = run_with_store(settings, action)
     where = ", ".join(exchange.trunk_uris) if exchange.trunk_uris else "served here"
-    _out(
+    out(
         f"added exchange {exchange.code} ({exchange.name}): prefix {exchange.prefix}, "
         f"{exchange.mode}, {where}"
     )
@@ -210,15 +145,15 @@ def _exchange_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _exchange_list(args: argparse.Namespace, settings: Settings) -> int:
-    exchanges = _run_with_store(settings, lambda store: store.list_exchanges())
+    exchanges = run_with_store(settings, lambda store: store.list_exchanges())
     if not exchanges:
-        _out("no exchanges")
+        out("no exchanges")
         return EXIT_OK
     rows = [
         [e.code, e.name, e.prefix, e.mode, ", ".join(e.trunk_uris) or "served here"]
         for e in exchanges
     ]
-    _out(_table(["CODE", "NAME", "PREFIX", "MODE", "ROUTE"], rows))
+    out(table(["CODE", "NAME", "PREFIX", "MODE", "ROUTE"], rows))
     return EXIT_OK
 
 
@@ -244,16 +179,16 @@ def _line_add(args: argparse.Namespace, settings: Settings) -> int:
             jack_label=args.jack,
         )
 
-    line = _run_with_store(settings, action)
+    line = run_with_store(settings, action)
     credentials = "with SIP credentials" if line.has_credentials else "without SIP credentials"
-    _out(f"added line {line.number} to exchange {line.exchange_code}, {credentials}")
+    out(f"added line {line.number} to exchange {line.exchange_code}, {credentials}")
     return EXIT_OK
 
 
 def _line_list(args: argparse.Namespace, settings: Settings) -> int:
-    lines = _run_with_store(settings, lambda store: store.list_lines(args.exchange))
+    lines = run_with_store(settings, lambda store: store.list_lines(args.exchange))
     if not lines:
-        _out("no lines")
+        out("no lines")
         return EXIT_OK
     rows = [
         [
@@ -266,13 +201,13 @@ def _line_list(args: argparse.Namespace, settings: Settings) -> int:
         ]
         for line in lines
     ]
-    _out(_table(["NUMBER", "EXCHANGE", "NAME", "CLASS", "JACK", "SIP"], rows))
+    out(table(["NUMBER", "EXCHANGE", "NAME", "CLASS", "JACK", "SIP"], rows))
     return EXIT_OK
 
 
 def _line_remove(args: argparse.Namespace, settings: Settings) -> int:
-    _run_with_store(settings, lambda store: store.remove_line(args.number))
-    _out(f"removed line {args.number}")
+    run_with_store(settings, lambda store: store.remove_line(args.number))
+    out(f"removed line {args.number}")
     return EXIT_OK
 
 
@@ -287,8 +222,8 @@ def _line_set_password(args: argparse.Namespace, settings: Settings) -> int:
             compute_ha1(args.number, settings.realm, password, "SHA-256"),
         )
 
-    _run_with_store(settings, action)
-    _out(f"password of line {args.number} set")
+    run_with_store(settings, action)
+    out(f"password of line {args.number} set")
     return EXIT_OK
 
 
@@ -300,53 +235,25 @@ def _bindings(args: argparse.Namespace, settings: Settings) -> int:
             raise UnknownLineError(args.line)
         return await store.load_bindings(now, line=args.line)
 
-    bindings = _run_with_store(settings, action)
+    bindings = run_with_store(settings, action)
     if not bindings:
-        _out("no bindings" if args.line is None else f"no bindings for line {args.line}")
+        out("no bindings" if args.line is None else f"no bindings for line {args.line}")
         return EXIT_OK
     rows = [
         [
             b.line_number,
             b.contact,
-            _address(b.source_host, b.source_port),
+            address(b.source_host, b.source_port),
             b.source_transport.upper(),
-            _duration(b.expires_at - now),
+            duration(b.expires_at - now),
             b.user_agent or "",
             b.node,
         ]
         for b in bindings
     ]
     headers = ["LINE", "CONTACT", "SOURCE", "TRANSPORT", "EXPIRES IN", "USER AGENT", "NODE"]
-    _out(_table(headers, rows))
+    out(table(headers, rows))
     return EXIT_OK
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _run_with_store(
-    settings: Settings,
-    action: Callable[[Store], Awaitable[T]],
-    *,
-    report_migrations: bool = False,
-) -> T:
-    """Open the store (starting the embedded server if configured so), migrate, run `action`."""
-    url = resolve_database_url(settings)
-
-    async def run() -> T:
-        store = await Store.open(url, min_size=1, max_size=2)
-        try:
-            applied = await store.migrate()
-            if report_migrations:
-                for migration in applied:
-                    _out(f"applied {migration.label}")
-                if not applied:
-                    _out("database is up to date")
-            return await action(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
@@ -367,57 +274,3 @@ def _read_password(args: argparse.Namespace, number: str) -> str:
     if getpass.getpass("Again: ") != password:
         raise CliError("the passwords do not match")
     return password
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [len(header) for header in headers]
-    for row in rows:
-        for index, cell in enumerate(row):
-            widths[index] = max(widths[index], len(cell))
-    lines = []
-    for row in [headers, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def _configure_logging(settings: Settings, *, quiet: bool) -> None:
-    level = logging.getLevelName(settings.log_level.upper())
-    if quiet and settings.log_level != "debug":
-        # Admin commands print their result; only problems go to the log.
-        level = max(level, logging.WARNING)
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if settings.log_level == "debug":
-        logging.getLogger("pgserver").setLevel(logging.DEBUG)
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
-def _report(problem: object) -> None:
-    message = " ".join(str(problem).split()) or type(problem).__name__
-    sys.stderr.write(f"{PROG}: error: {message}\n")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,8 @@
+"""The `softswitch` command: run the exchange and administer its exchanges, lines, dialplans
+and call records."""
+
+from __future__ import annotations
+
+from .main import main
+
+__all__ = ["main"]

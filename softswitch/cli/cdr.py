@@ -1,0 +1,165 @@
+"""`softswitch cdr list`: the call records, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from softswitch.config import Settings
+from softswitch.store import DISPOSITIONS, CallRecord
+
+from .common import EXIT_OK, duration, local_time, out, run_with_store, table
+
+__all__ = ["FIELDS", "register"]
+
+# Columns of the CSV and keys of the JSON, in this order.
+FIELDS = (
+    "id",
+    "call_id",
+    "caller",
+    "dialed",
+    "number",
+    "rule",
+    "route",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "duration_seconds",
+    "disposition",
+    "status",
+    "reason",
+    "node",
+    "ended_by",
+    "note",
+)
+
+_RELATIVE = re.compile(r"(?:\d+[smhdw])+")
+_UNIT = re.compile(r"(\d+)([smhdw])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def register(commands: Any, flags: argparse.ArgumentParser) -> None:
+    """Add `cdr list` to `commands`."""
+    cdr = commands.add_parser("cdr", help="call detail records")
+    sub = cdr.add_subparsers(dest="cdr_command", metavar="COMMAND", required=True)
+    listing = sub.add_parser(
+        "list", parents=[flags], help="the latest call records, oldest of them first"
+    )
+    listing.add_argument(
+        "--since",
+        metavar="WHEN",
+        type=_since,
+        help="calls started since: a time ('2024-05-06 08:00', local) or an age (90m, 1h, 2d)",
+    )
+    listing.add_argument("--line", metavar="NUMBER", help="calls from or to this line")
+    listing.add_argument(
+        "--disposition",
+        type=_disposition,
+        metavar="D",
+        help=f"only calls that ended so: {', '.join(DISPOSITIONS)}",
+    )
+    listing.add_argument(
+        "--limit", type=_positive, default=100, metavar="N", help="at most N (default 100)"
+    )
+    listing.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    listing.set_defaults(handler=_list)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    records = run_with_store(
+        settings,
+        lambda store: store.list_cdrs(
+            since=args.since, line=args.line, disposition=args.disposition, limit=args.limit
+        ),
+    )
+    records.reverse()  # the store gives the newest first; print them in the order they came
+    if args.format == "csv":
+        _write_csv(records)
+    elif args.format == "json":
+        out(json.dumps([_fields(record) for record in records], indent=2, ensure_ascii=False))
+    elif not records:
+        out("no call records")
+    else:
+        out(_table(records))
+    return EXIT_OK
+
+
+def _table(records: list[CallRecord]) -> str:
+    headers = ["STARTED", "CALLER", "DIALED", "NUMBER", "DISPOSITION", "STATUS", "DURATION"]
+    headers += ["RULE", "ROUTE"]
+    rows = []
+    for r in records:
+        length = r.duration_seconds
+        rows.append(
+            [
+                local_time(r.started_at),
+                r.caller,
+                r.dialed,
+                r.number,
+                r.disposition,
+                str(r.status) if r.status is not None else "",
+                duration(length) if length is not None else "",
+                r.rule or "",
+                r.route,
+            ]
+        )
+    return table(headers, rows)
+
+
+def _write_csv(records: list[CallRecord]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for record in records:
+        values = _fields(record)
+        writer.writerow(["" if values[key] is None else values[key] for key in FIELDS])
+    out(buffer.getvalue().rstrip("\n"))
+
+
+def _fields(record: CallRecord) -> dict[str, Any]:
+    """A record as plain values: times in ISO 8601 UTC, the duration in seconds (ms)."""
+    length = record.duration_seconds
+    values: dict[str, Any] = {key: getattr(record, key) for key in FIELDS}
+    for key in ("started_at", "answered_at", "ended_at"):
+        values[key] = _iso(values[key])
+    values["duration_seconds"] = round(length, 3) if length is not None else None
+    return values
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def _since(text: str) -> float:
+    text = text.strip()
+    if _RELATIVE.fullmatch(text):
+        age = sum(int(n) * _SECONDS[unit] for n, unit in _UNIT.findall(text))
+        return time.time() - age
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give a time ('2024-05-06 08:00') or an age (90m, 1h, 2d), not {text!r}"
+        ) from None
+    return moment.timestamp()  # a time without a zone is this machine's local time
+
+
+def _disposition(text: str) -> str:
+    value = " ".join(text.replace("-", " ").replace("_", " ").lower().split())
+    if value not in DISPOSITIONS:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(DISPOSITIONS)}, not {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number from 1 up, not {text!r}")
+    return int(text)

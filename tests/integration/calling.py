@@ -1,0 +1,147 @@
+"""Helpers for call tests: registered phones, dial strings, free ports, sipp runs."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from softswitch.server import Softswitch
+from tests.agents.phones import PhoneAgent
+
+SIPP_SCENARIOS = Path(__file__).parent.parent / "sipp"
+
+
+async def registered(
+    factory: Any, switch: Softswitch, name: str, line: str, password: str, **options: Any
+) -> PhoneAgent:
+    """A phone agent with one account for `line`, registered with `switch`."""
+    agent: PhoneAgent = await asyncio.to_thread(factory, name)
+    await add_registered_account(agent, switch, name, line, password, **options)
+    return agent
+
+
+async def add_registered_account(
+    agent: PhoneAgent, switch: Softswitch, name: str, line: str, password: str, **options: Any
+) -> None:
+    suffix = ";transport=tcp" if options.get("transport") == "tcp" else ""
+    await agent.aio.add_account(
+        name,
+        user=line,
+        registrar=f"sip:{switch.listening[0].host}:{switch.sip_port}{suffix}",
+        password=password,
+        **options,
+    )
+    await agent.aio.wait_event("reg_state", account=name, code=200)
+
+
+def dial(switch: Softswitch, number: str, transport: str = "udp") -> str:
+    suffix = ";transport=tcp" if transport == "tcp" else ""
+    return f"sip:{number}@{switch.listening[0].host}:{switch.sip_port}{suffix}"
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port nobody listens on (free when this returns; nothing is bound to it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+def invites_received(agent: PhoneAgent) -> list[dict[str, Any]]:
+    return agent.sip_messages(direction="rx", method="INVITE")
+
+
+def header(message: dict[str, Any], name: str) -> list[str]:
+    """The values of header `name` in a `sip_msg` event."""
+    return [value for key, value in message["headers"] if key.lower() == name.lower()]
+
+
+class RecordingObserver:
+    """A `CallObserver` that remembers what the proxy told it, per Call-ID."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def events(self, call_id: str) -> list[str]:
+        return [what for cid, what in self.seen if cid == call_id]
+
+    def call_started(
+        self, call_id: str, caller: str, dialed: str, number: str, route: str, now: float
+    ) -> None:
+        self.seen.append((call_id, "started"))
+
+    def call_answered(self, call_id: str, now: float) -> None:
+        self.seen.append((call_id, "answered"))
+
+    def call_failed(self, call_id: str, status: int, reason: str, now: float) -> None:
+        self.seen.append((call_id, f"failed {status}"))
+
+    def call_ended(self, call_id: str, by: str, now: float) -> None:
+        self.seen.append((call_id, f"ended by {by}"))
+
+
+@dataclass
+class SippRun:
+    """A sipp process started by `start_sipp`; `finish` waits for it with a bound."""
+
+    process: asyncio.subprocess.Process
+    workdir: Path
+    name: str
+
+    async def finish(self, timeout: float = 15.0) -> tuple[int, str]:
+        """The exit status and what sipp said (stderr, error log, message trace)."""
+        try:
+            _, stderr = await asyncio.wait_for(self.process.communicate(), timeout=timeout)
+        except TimeoutError:
+            self.process.kill()
+            _, stderr = await self.process.communicate()
+        return self.process.returncode or 0, self.report(stderr.decode(errors="replace"))
+
+    def report(self, stderr: str = "") -> str:
+        parts = [f"sipp {self.name} stderr:\n{stderr[-2000:]}"]
+        for path in sorted(self.workdir.glob("*")):
+            if path.suffix in (".log", ".csv") or path.name.endswith("messages.log"):
+                parts.append(f"{path.name}:\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def start_sipp(
+    sipp: str, workdir: Path, name: str, scenario: str, args: Sequence[str]
+) -> SippRun:
+    """Run sipp with scenario `scenario` (a file in tests/sipp/), tracing errors and messages
+    into `workdir`. The caller bounds the run with `-timeout` and `SippRun.finish`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        sipp,
+        *args,
+        "-sf",
+        str(SIPP_SCENARIOS / scenario),
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        str(workdir / "errors.log"),
+        "-trace_msg",
+        "-message_file",
+        str(workdir / "messages.log"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=workdir,
+    )
+    return SippRun(process, workdir, name)
