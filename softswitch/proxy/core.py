@@ -134,6 +134,11 @@ class ProxyCore:
                     self._respond(tx, admission)
                     return
             next_hop = routes[0].uri if routes else request.request_uri
+            if routes and isinstance(next_hop, SipURI) and "lr" not in next_hop.params:
+                # §16.6 step 6: a strict router next: it routes on the Request-URI it gets
+                request.add_header("Route", f"<{request.uri}>")
+                request.pop_first_value("route")
+                request.set_uri(str(next_hop))
             self._forward_to_uri(request, tx, next_hop, in_dialog=in_dialog)
             return
         if in_dialog:
