@@ -40,6 +40,7 @@ from .validation import DEFAULT_MAX_FORWARDS, validate
 log = logging.getLogger(__name__)
 
 TIMER_C = 180.0  # §16.6 step 11: more than three minutes
+MAX_TRACKED_CALLS = 200_000  # answered calls remembered until their BYE, for the records
 # RFC 3326: the other forks of an answered call stop ringing without showing a missed call
 COMPLETED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
 
@@ -349,6 +350,21 @@ class ProxyCore:
         cancel = build_cancel(branch_.request, reason)
         cancel_tx = self.endpoint.send_request(cancel, branch_.target.peer)
         self._branches[cancel_tx] = None
+        give_up = 64 * self.endpoint.table.timers.t1
+        asyncio.get_running_loop().call_later(give_up, self._cancel_unanswered, branch_)
+
+    def _cancel_unanswered(self, branch_: Branch) -> None:
+        """§9.1: no final response 64*T1 after our CANCEL: the INVITE is over for us."""
+        tx = branch_.tx
+        entry = self._branches.get(tx)
+        if entry is None or branch_.final is not None:
+            return
+        context, _ = entry
+        if not branch_.done:
+            branch_.status = 487
+        self.endpoint.table.abandon(tx)
+        self._terminated(tx)
+        self._maybe_finish(context)
 
     # -- responses and transaction events ------------------------------------------------------
 
@@ -408,6 +424,9 @@ class ProxyCore:
                 request = context.request
                 if request.to_addr.tag is None:  # a call, not a re-INVITE within one
                     self._answered_calls[request.call_id] = request.from_addr.tag or ""
+                    if len(self._answered_calls) > MAX_TRACKED_CALLS:
+                        # calls whose BYE never came through us: forget the oldest
+                        del self._answered_calls[next(iter(self._answered_calls))]
                     self.observer.call_answered(request.call_id, time.time())
                 for other in context.pending:
                     self._cancel_branch(other, COMPLETED_ELSEWHERE)

@@ -175,6 +175,13 @@ class TransactionTable:
         self._update(tx)
         return out
 
+    def abandon(self, tx: Transaction) -> None:
+        """Forget a transaction its user has given up on, e.g. an INVITE whose CANCEL got no
+        final response within 64*T1 (§9.1): in Proceeding it has no timer of its own."""
+        if not tx.terminated:
+            tx.terminated = True
+            self._remove(tx)
+
     def next_deadline(self) -> float | None:
         """The earliest deadline of any live transaction."""
         heap = self._heap
