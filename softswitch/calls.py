@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .proxy import TRUNK_FAILOVER, Admission, LocalAddress, Routing, Target, new_tag
 from .registrar import LocationService
@@ -25,6 +25,7 @@ from .routing import (
 from .sip import ParseError, Request, Response, SipURI, TelURI, make_response, parse_uri
 from .sip.digest import AuthOutcome, DigestAuthenticator
 from .store import Binding, Exchange, Line
+from .transaction import ServerTransaction
 from .transport import Peer
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,23 @@ def default_dialplan(exchanges: Iterable[Exchange]) -> Router:
         for e in sorted(exchanges, key=lambda e: e.prefix)
     ]
     return Router(load_dialplan({"(default).toml": "\n".join(rules)}))
+
+
+class QueueHandler(Protocol):
+    """The operator queue's SIP side, as the call service sees it."""
+
+    def enqueue(
+        self,
+        request: Request,
+        tx: ServerTransaction,
+        target: QueueTarget,
+        *,
+        caller: str,
+        number: str,
+        jack_label: str | None,
+    ) -> None: ...
+
+    def cancel(self, invite_tx: ServerTransaction) -> bool: ...
 
 
 class CallService:
@@ -64,6 +82,7 @@ class CallService:
         self._lines: dict[str, Line] = {}
         self._exchanges: dict[str, Exchange] = {}
         self._trusted: dict[str, str] = {}  # source address -> exchange code
+        self.queue_handler: QueueHandler | None = None
 
     # -- the network as the database has it ----------------------------------------------------
 
@@ -144,7 +163,10 @@ class CallService:
         if isinstance(target, RejectTarget):
             return answer(target.status, target.reason)
         if isinstance(target, QueueTarget):
-            return answer(480, headers=queued)
+            if self.queue_handler is None:
+                return answer(480, headers=queued)
+            routing.queue = target
+            return routing
         if isinstance(target, TrunkTarget):
             routing.targets = self._trunk_targets(target, number)
             if not routing.targets:
@@ -155,7 +177,10 @@ class CallService:
                 return answer(404, "No such line")
             exchange = self._exchanges.get(line.exchange_code)
             if exchange is not None and exchange.mode == "manual":
-                return answer(480, headers=queued)
+                if self.queue_handler is None:
+                    return answer(480, headers=queued)
+                routing.queue = QueueTarget(exchange.code, exchange.code, 0, number)
+                return routing
             routing.targets = self._line_targets(self.location.bindings(number, now))
             if not routing.targets:
                 return answer(480, "Not registered")
@@ -208,6 +233,26 @@ class CallService:
                 )
             )
         return targets
+
+    # -- the operator queue ------------------------------------------------------------------
+
+    def enqueue(
+        self, request: Request, tx: ServerTransaction, routing: Routing, admission: Admission
+    ) -> None:
+        assert self.queue_handler is not None and isinstance(routing.queue, QueueTarget)
+        target = routing.queue
+        line = self._lines.get(target.line or routing.number)
+        self.queue_handler.enqueue(
+            request,
+            tx,
+            target,
+            caller=admission.caller,
+            number=routing.number,
+            jack_label=line.jack_label if line is not None else None,
+        )
+
+    def cancel_queued(self, invite_tx: ServerTransaction) -> bool:
+        return self.queue_handler is not None and self.queue_handler.cancel(invite_tx)
 
     # -- next hops -------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .calls import CallService
 from .config import Settings, resolve_database_url
 from .demo import advertised_host, ensure_demo, local_addresses
+from .dialog import QueueLegs
 from .proxy import LocalAddress, ProxyCore
 from .proxy.records import CallRecorder
 from .registrar import LocationService, Registrar, RegistrarPolicy
@@ -21,7 +22,8 @@ from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .store import Store, redact_url
-from .transaction import Output, ServerTransaction, branch
+from .switchboard import Switchboard
+from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
 from .transport.endpoint import SipEndpoint
 
@@ -81,6 +83,8 @@ class Softswitch:
             tcp_idle_timeout=settings.tcp_idle_timeout,
         )
         self.proxy: ProxyCore | None = None
+        self.queue_legs: QueueLegs | None = None
+        self.switchboard: Switchboard | None = None
         self.calls: CallService | None = None
         self.dialplan: Router | None = None
         self.dialplan_version: int | None = None
@@ -128,6 +132,10 @@ class Softswitch:
         await self._load_dialplan()
         await self.reload_network()
         self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
+        self.queue_legs = QueueLegs(self.endpoint, local.host, self.sip_port, self.calls.next_hop)
+        self.switchboard = Switchboard(self.queue_legs, self.location)
+        self.queue_legs.events = self.switchboard
+        self.calls.queue_handler = self.switchboard
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
 
     async def stop(self) -> None:
@@ -224,12 +232,20 @@ class Softswitch:
                     headers=[("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", SUPPORTED)],
                 ),
             )
+        elif self.queue_legs is not None and self.queue_legs.handle_request(request, tx):
+            pass  # a request in a dialog of a queued call (BYE from the caller or the operator)
         elif self.proxy is not None:
             self.proxy.handle_request(request, peer, tx)
         else:
             self.endpoint.respond(tx, make_response(request, 503, to_tag=new_tag()))
 
     def _on_event(self, output: Output) -> None:
+        legs = self.queue_legs
+        if legs is not None:
+            if type(output) is UnmatchedAck and legs.handle_ack(output.request):
+                return
+            if legs.handle_event(output):
+                return
         if self.proxy is not None:
             self.proxy.handle_event(output)
 

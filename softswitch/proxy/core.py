@@ -62,6 +62,7 @@ class Routing:
     route: str = ""
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
     response: Response | None = None  # the final answer instead of targets (a reject)
+    queue: object | None = None  # an operator queue takes the call instead (dialplan `queue`)
 
 
 class CallRouter(Protocol):
@@ -76,6 +77,14 @@ class CallRouter(Protocol):
     def next_hop(self, uri: SipURI) -> Peer | None:
         """Where a request to `uri` goes (a registered phone's NAT address, an IP literal);
         None when the host needs a DNS look-up."""
+
+    def enqueue(
+        self, request: Request, tx: ServerTransaction, routing: Routing, admission: Admission
+    ) -> None:
+        """Hand an INVITE whose routing names an operator queue to the queue (182 Queued)."""
+
+    def cancel_queued(self, invite_tx: ServerTransaction) -> bool:
+        """A CANCEL for an INVITE held in a queue; True when it was one."""
 
 
 def new_tag() -> str:
@@ -169,6 +178,18 @@ class ProxyCore:
                     request.call_id, routing.response.status, routing.response.reason, time.time()
                 )
             self._respond(tx, routing.response)
+            return
+        if routing.queue is not None and request.method == "INVITE":
+            self._respond(tx, make_response(request, 100))
+            self.observer.call_started(
+                request.call_id,
+                admission.caller,
+                routing.dialed,
+                routing.number,
+                routing.route,
+                now,
+            )
+            self.router.enqueue(request, tx, routing, admission)
             return
         if request.method == "INVITE":
             self._respond(tx, make_response(request, 100))
@@ -322,6 +343,9 @@ class ProxyCore:
             self._respond(tx, make_response(request, 481, to_tag=new_tag()))
             return
         self._respond(tx, make_response(request, 200, to_tag=new_tag()))
+        if self.router.cancel_queued(invite_tx):
+            self.observer.call_failed(request.call_id, 487, "Request Terminated", time.time())
+            return
         context = self._contexts.get(invite_tx)
         if context is None or context.answered or context.final_sent:
             return

@@ -1,0 +1,340 @@
+"""The SIP side of the operator queue: a signaling B2BUA (RFC 3261 §12, §13).
+
+A caller whose call goes to an operator queue is answered `182 Queued` and its INVITE is held.
+When an operator takes the call, the softswitch calls the operator's phone with the caller's
+SDP and, when the operator answers, answers the caller with the operator's SDP: the two phones
+then send media to each other, never through the softswitch. A BYE on either leg ends both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from enum import Enum
+from typing import Protocol
+
+from ..sip import Request, Response, SipURI, make_response
+from ..transaction import (
+    ClientTransaction,
+    Output,
+    ResponseReceived,
+    ServerTransaction,
+    Timeout,
+    TransportFailed,
+    branch,
+)
+from ..transport import Peer, format_host
+from ..transport.endpoint import SipEndpoint
+from .dialog import Dialog
+
+log = logging.getLogger(__name__)
+
+NextHop = Callable[[SipURI], "Peer | None"]
+T1, T2 = 0.5, 4.0
+
+
+class HeldState(Enum):
+    WAITING = "waiting"  # 182 sent, INVITE held
+    RINGING_OPERATOR = "ringing operator"
+    BRIDGED = "bridged"  # caller and operator talk
+    ENDED = "ended"
+
+
+class QueueLegEvents(Protocol):
+    """What the queue service hears from the SIP side."""
+
+    def abandoned(self, call: HeldCall) -> None: ...
+    def operator_answered(self, call: HeldCall) -> None: ...
+    def operator_failed(self, call: HeldCall, status: int) -> None: ...
+    def ended(self, call: HeldCall, by: str) -> None: ...
+
+
+class HeldCall:
+    """One caller held for an operator, and, once taken, the operator's leg."""
+
+    __slots__ = (
+        "caller_dialog",
+        "id",
+        "invite",
+        "local_tag",
+        "ok",
+        "ok_timer",
+        "operator_dialog",
+        "operator_invite",
+        "operator_peer",
+        "operator_tx",
+        "server_tx",
+        "state",
+    )
+
+    def __init__(self, id: int, invite: Request, server_tx: ServerTransaction) -> None:
+        self.id = id
+        self.invite = invite
+        self.server_tx = server_tx
+        self.local_tag = branch()[7:]
+        self.state = HeldState.WAITING
+        self.caller_dialog: Dialog | None = None
+        self.operator_invite: Request | None = None
+        self.operator_tx: ClientTransaction | None = None
+        self.operator_dialog: Dialog | None = None
+        self.operator_peer: Peer | None = None
+        self.ok: Response | None = None
+        self.ok_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.invite.call_id
+
+
+class QueueLegs:
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        host: str,
+        port: int,
+        next_hop: NextHop,
+        events: QueueLegEvents | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.host = host
+        self.port = port
+        self.next_hop = next_hop
+        self.events: QueueLegEvents = events  # type: ignore[assignment]  # set before use
+        self._ids = itertools.count(1)
+        self._held: dict[int, HeldCall] = {}
+        self._by_server_tx: dict[ServerTransaction, HeldCall] = {}
+        self._by_client_tx: dict[ClientTransaction, HeldCall] = {}
+        self._by_dialog: dict[tuple[str, str, str], tuple[HeldCall, str]] = {}
+
+    def held(self, id: int) -> HeldCall | None:
+        return self._held.get(id)
+
+    # -- the caller's leg --------------------------------------------------------------------
+
+    def hold(self, request: Request, tx: ServerTransaction, reason: str = "Queued") -> HeldCall:
+        """Answer `182 Queued` and keep the INVITE pending (§21.1.4)."""
+        call = HeldCall(next(self._ids), request, tx)
+        self._held[call.id] = call
+        self._by_server_tx[tx] = call
+        self.endpoint.respond(
+            tx,
+            make_response(
+                request, 182, reason, to_tag=call.local_tag, headers=[self._contact(call)]
+            ),
+        )
+        return call
+
+    def cancel(self, invite_tx: ServerTransaction) -> bool:
+        """A CANCEL for a held INVITE: 487, and the queue hears it was abandoned."""
+        call = self._by_server_tx.get(invite_tx)
+        if call is None or call.state is HeldState.BRIDGED or call.state is HeldState.ENDED:
+            return False
+        if call.operator_tx is not None and call.operator_invite is not None:
+            self._cancel_operator(call)
+        self.endpoint.respond(
+            call.server_tx, make_response(call.invite, 487, to_tag=call.local_tag)
+        )
+        self._end(call)
+        self.events.abandoned(call)
+        return True
+
+    def reject(
+        self,
+        call: HeldCall,
+        status: int,
+        reason: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Give a held caller a final answer (overflow, the node stopping)."""
+        if call.state is HeldState.WAITING or call.state is HeldState.RINGING_OPERATOR:
+            if call.operator_tx is not None:
+                self._cancel_operator(call)
+            response = make_response(
+                call.invite, status, reason, to_tag=call.local_tag, headers=headers or []
+            )
+            self.endpoint.respond(call.server_tx, response)
+            self._end(call)
+
+    # -- the operator's leg ------------------------------------------------------------------
+
+    def ring_operator(self, call: HeldCall, contact: str, peer: Peer, display: str) -> None:
+        """Call the operator's phone with the caller's SDP; `display` shows who waits."""
+        invite = Request("INVITE", contact)
+        transport = peer.transport
+        invite.add_header("Via", self._via(transport))
+        invite.add_header("Max-Forwards", "70")
+        safe = display.replace('"', "'")
+        invite.add_header("From", f'"{safe}" <sip:queue@{self._host_port()}>;tag={branch()[7:]}')
+        invite.add_header("To", f"<{contact}>")
+        invite.add_header("Call-ID", f"op-{branch()[7:]}@{self.host}")
+        invite.add_header("CSeq", "1 INVITE")
+        invite.add_header(*self._contact(call, transport))
+        content_type = call.invite.header("content-type")
+        if content_type is not None:
+            invite.add_header("Content-Type", content_type)
+        invite.body = call.invite.body
+        call.operator_invite = invite
+        call.operator_peer = peer
+        call.state = HeldState.RINGING_OPERATOR
+        tx = self.endpoint.send_request(invite, peer)
+        call.operator_tx = tx
+        self._by_client_tx[tx] = call
+
+    def _cancel_operator(self, call: HeldCall) -> None:
+        from ..transaction import build_cancel
+
+        assert call.operator_invite is not None and call.operator_peer is not None
+        self.endpoint.send_request(build_cancel(call.operator_invite), call.operator_peer)
+
+    # -- events from the endpoint ------------------------------------------------------------
+
+    def handle_event(self, output: Output) -> bool:
+        """Responses and timeouts of our operator legs; True when the output was ours."""
+        tx = getattr(output, "tx", None)
+        call = self._by_client_tx.get(tx) if tx is not None else None  # type: ignore[arg-type]
+        if call is None:
+            return False
+        if type(output) is ResponseReceived:
+            self._operator_response(call, output.response)  # type: ignore[union-attr]
+        elif (
+            type(output) in (Timeout, TransportFailed) and call.state is HeldState.RINGING_OPERATOR
+        ):
+            self._operator_failed(call, 408)
+        return True
+
+    def _operator_response(self, call: HeldCall, response: Response) -> None:
+        status = response.status
+        if status < 200 or call.operator_invite is None:
+            return
+        if status >= 300:
+            if call.state is HeldState.RINGING_OPERATOR:
+                self._operator_failed(call, status)
+            return
+        # a 2xx (first or retransmitted): ACK it on the operator's dialog (§13.2.2.4)
+        if call.operator_dialog is None:
+            call.operator_dialog = Dialog.as_uac(call.operator_invite, response)
+            self._by_dialog[call.operator_dialog.key] = (call, "operator")
+        ack = call.operator_dialog.request("ACK", self._via(self._transport(call)))
+        ack.set_header("CSeq", f"{call.operator_invite.cseq.number} ACK")
+        self._send_in_dialog(call.operator_dialog, ack)
+        if call.state is HeldState.ENDED:
+            self._bye(call.operator_dialog, call)  # the caller left while it rang
+            return
+        if call.state is not HeldState.RINGING_OPERATOR:
+            return  # a retransmitted 2xx
+        # answer the caller with the operator's SDP
+        call.state = HeldState.BRIDGED
+        headers = [self._contact(call)]
+        content_type = response.header("content-type")
+        if content_type is not None:
+            headers.append(("Content-Type", content_type))
+        ok = make_response(
+            call.invite, 200, to_tag=call.local_tag, headers=headers, body=response.body
+        )
+        for route in call.invite.header_values("record-route"):
+            ok.add_header("Record-Route", route)
+        call.ok = ok
+        call.caller_dialog = Dialog.as_uas(call.invite, call.local_tag)
+        self._by_dialog[call.caller_dialog.key] = (call, "caller")
+        self.endpoint.respond(call.server_tx, ok)
+        self._retransmit_ok(call, T1)
+        self.events.operator_answered(call)
+
+    def _operator_failed(self, call: HeldCall, status: int) -> None:
+        """The operator did not answer: the caller waits on (back to the queue)."""
+        if call.operator_tx is not None:
+            self._by_client_tx.pop(call.operator_tx, None)
+        call.operator_tx = None
+        call.operator_invite = None
+        call.state = HeldState.WAITING
+        self.events.operator_failed(call, status)
+
+    def _retransmit_ok(self, call: HeldCall, interval: float) -> None:
+        """§13.3.1.4: the UAS core resends its 2xx until the ACK comes, T1 doubling to T2."""
+        if interval > 64 * T1 or call.ok is None:
+            return
+        loop = asyncio.get_running_loop()
+        call.ok_timer = loop.call_later(interval, self._resend_ok, call, interval)
+
+    def _resend_ok(self, call: HeldCall, interval: float) -> None:
+        if call.ok is None or call.server_tx.terminated:
+            return
+        self.endpoint.respond(call.server_tx, call.ok)
+        self._retransmit_ok(call, min(interval * 2, T2))
+
+    # -- in-dialog requests ------------------------------------------------------------------
+
+    def handle_request(self, request: Request, tx: ServerTransaction) -> bool:
+        """A request in one of our dialogs; True when it was ours."""
+        key = (request.call_id, request.to_addr.tag or "", request.from_addr.tag or "")
+        entry = self._by_dialog.get(key)
+        if entry is None:
+            return False
+        call, side = entry
+        if request.method == "BYE":
+            self.endpoint.respond(tx, make_response(request, 200))
+            other = call.operator_dialog if side == "caller" else call.caller_dialog
+            if other is not None and call.state is not HeldState.ENDED:
+                self._bye(other, call)
+            self._end(call)
+            self.events.ended(call, side)
+        else:
+            # re-INVITEs and the rest are not relayed yet between the two legs
+            self.endpoint.respond(
+                tx, make_response(request, 488 if request.method == "INVITE" else 501)
+            )
+        return True
+
+    def handle_ack(self, request: Request) -> bool:
+        key = (request.call_id, request.to_addr.tag or "", request.from_addr.tag or "")
+        entry = self._by_dialog.get(key)
+        if entry is None:
+            return False
+        call, _ = entry
+        call.ok = None  # the caller has our 200: stop resending it
+        if call.ok_timer is not None:
+            call.ok_timer.cancel()
+        return True
+
+    def _bye(self, dialog: Dialog, call: HeldCall) -> None:
+        bye = dialog.request("BYE", self._via(self._transport(call)))
+        self._send_in_dialog(dialog, bye, stateful=True)
+
+    def _send_in_dialog(self, dialog: Dialog, request: Request, stateful: bool = False) -> None:
+        hop = dialog.next_hop()
+        peer = self.next_hop(hop) if hop is not None else None
+        if peer is None:
+            log.warning("no next hop for %s in dialog %s", request.method, dialog.call_id)
+            return
+        if stateful:
+            self.endpoint.send_request(request, peer)
+        else:
+            self.endpoint.send_stateless(peer, request)
+
+    def _end(self, call: HeldCall) -> None:
+        call.state = HeldState.ENDED
+        if call.ok_timer is not None:
+            call.ok_timer.cancel()
+        self._held.pop(call.id, None)
+        self._by_server_tx.pop(call.server_tx, None)
+        for dialog in (call.caller_dialog, call.operator_dialog):
+            if dialog is not None:
+                self._by_dialog.pop(dialog.key, None)
+
+    # -- our addresses -----------------------------------------------------------------------
+
+    def _host_port(self) -> str:
+        return f"{format_host(self.host)}:{self.port}"
+
+    def _via(self, transport: str) -> str:
+        return f"SIP/2.0/{transport.upper()} {self._host_port()};branch={branch()}"
+
+    def _contact(self, call: HeldCall, transport: str | None = None) -> tuple[str, str]:
+        """Our Contact on a leg: the caller's transport unless told otherwise."""
+        transport = transport or call.invite.top_via.transport.lower()
+        return ("Contact", f"<sip:queue-{call.id}@{self._host_port()};transport={transport}>")
+
+    def _transport(self, call: HeldCall) -> str:
+        return call.operator_peer.transport if call.operator_peer is not None else "udp"

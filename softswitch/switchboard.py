@@ -1,0 +1,136 @@
+"""The switchboard: the operator queue's SIP side tied to who waits and who answers.
+
+Callers to lines that are not automated (a manual exchange, a dialplan `queue` rule) are held
+with `182 Queued`; an operator who takes one has their phone rung with the caller's SDP and,
+on answering, talks to the caller phone to phone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from .dialog import HeldCall, QueueLegs
+from .registrar import LocationService
+from .routing import QueueTarget
+from .sip import Request
+from .transaction import ServerTransaction
+from .transport import Peer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A caller held for an operator, as the console shows it."""
+
+    id: int
+    queue: str
+    exchange: str | None
+    caller: str
+    caller_display: str
+    dialed: str
+    line: str | None
+    jack_label: str | None
+    priority: int
+    enqueued_at: float
+    call_id: str
+    operator: str | None = None
+    state: str = "waiting"
+
+
+class NotWaiting(LookupError):
+    """The call is no longer waiting (taken by another operator, or the caller hung up)."""
+
+
+class OperatorUnreachable(LookupError):
+    """The operator's line has no registered phone."""
+
+
+class Switchboard:
+    def __init__(self, legs: QueueLegs, location: LocationService) -> None:
+        self.legs = legs
+        self.location = location
+        self._waiting: dict[int, Waiting] = {}
+
+    # -- from the call service ---------------------------------------------------------------
+
+    def enqueue(
+        self,
+        request: Request,
+        tx: ServerTransaction,
+        target: QueueTarget,
+        *,
+        caller: str,
+        number: str,
+        jack_label: str | None,
+    ) -> None:
+        held = self.legs.hold(request, tx)
+        entry = Waiting(
+            id=held.id,
+            queue=target.queue,
+            exchange=target.exchange,
+            caller=caller,
+            caller_display=request.from_addr.display or caller,
+            dialed=number,
+            line=target.line,
+            jack_label=jack_label,
+            priority=target.priority,
+            enqueued_at=time.time(),
+            call_id=request.call_id,
+        )
+        self._waiting[held.id] = entry
+        log.info("queued: %s for %s (queue %s)", caller, number, target.queue)
+
+    def cancel(self, invite_tx: ServerTransaction) -> bool:
+        return self.legs.cancel(invite_tx)
+
+    # -- operators ---------------------------------------------------------------------------
+
+    def waiting(self) -> list[Waiting]:
+        """Who waits, emergencies first, then in order of arrival."""
+        return sorted(self._waiting.values(), key=lambda w: (-w.priority, w.enqueued_at))
+
+    def take(self, call_id: int, operator: str, operator_line: str) -> Waiting:
+        """Ring `operator_line`'s phone with the caller; raises if it cannot be done."""
+        entry = self._waiting.get(call_id)
+        held = self.legs.held(call_id)
+        if entry is None or held is None or entry.state != "waiting":
+            raise NotWaiting(f"call {call_id} is not waiting")
+        bindings = self.location.bindings(operator_line, time.time())
+        if not bindings:
+            raise OperatorUnreachable(f"no phone registered for line {operator_line}")
+        binding = bindings[0]
+        peer = Peer(
+            binding.source_transport,
+            binding.source_host,
+            binding.source_port,
+            None,
+            binding.local_port,
+        )
+        where = f" ({entry.jack_label})" if entry.jack_label else ""
+        display = f"{entry.caller_display} for {entry.dialed}{where}"
+        entry.state = "offered"
+        entry.operator = operator
+        self.legs.ring_operator(held, binding.contact, peer, display)
+        return entry
+
+    # -- from the SIP legs -------------------------------------------------------------------
+
+    def abandoned(self, call: HeldCall) -> None:
+        self._waiting.pop(call.id, None)
+
+    def operator_answered(self, call: HeldCall) -> None:
+        entry = self._waiting.get(call.id)
+        if entry is not None:
+            entry.state = "with operator"
+
+    def operator_failed(self, call: HeldCall, status: int) -> None:
+        entry = self._waiting.get(call.id)
+        if entry is not None:
+            entry.state, entry.operator = "waiting", None
+        log.info("operator leg of queued call %d failed with %d", call.id, status)
+
+    def ended(self, call: HeldCall, by: str) -> None:
+        self._waiting.pop(call.id, None)

@@ -1,0 +1,70 @@
+"""Calls to a manual exchange wait for an operator: 182 Queued, the operator takes the call on
+their phone, and caller and operator talk phone to phone. Real pjsua2 phones, real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from softswitch.server import Softswitch
+
+from .calling import dial, registered, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def board(switch: Softswitch) -> Softswitch:
+    """Cedar Falls (CED) is a manual board; its line 5553001 sits on jack J-7."""
+    await switch.store.add_exchange("CED", "Cedar Falls", "5553", "manual")
+    await switch.store.add_line("5553001", "CED", "Cedar Falls 3001", jack_label="J-7")
+    await switch.reload_network()
+    return switch
+
+
+async def test_a_queued_caller_talks_to_the_operator_who_takes_the_call(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    caller = await registered(phone_agent_factory, board, "caller", "5551001", "one-secret")
+    operator = await registered(phone_agent_factory, board, "operator", "5551002", "two-secret")
+    await operator.aio.set_auto_answer("operator", "answer", delay=0.2)
+
+    call = await caller.aio.call("caller", dial(board, "5553001"))
+    queued = await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    assert queued["state"] == "EARLY"
+    assert board.switchboard is not None
+    await wait_until(lambda: len(board.switchboard.waiting()) == 1)  # type: ignore[union-attr]
+    entry = board.switchboard.waiting()[0]
+    assert (entry.caller, entry.dialed, entry.jack_label) == ("5551001", "5553001", "J-7")
+
+    board.switchboard.take(entry.id, "operator-1", "5551002")
+    incoming = await operator.aio.wait_event("incoming_call", timeout=5)
+    assert "5553001 (J-7)" in incoming["msg"]  # the operator's display shows who and where
+    await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
+    await asyncio.sleep(1.0)
+    assert (await caller.aio.stats(call))["rx_packets"] > 20
+    assert (await operator.aio.stats(incoming["call"]))["rx_packets"] > 20
+
+    await caller.aio.hangup(call)
+    await operator.aio.wait_event(
+        "call_state", call=incoming["call"], state="DISCONNECTED", timeout=5
+    )
+    assert board.switchboard.waiting() == []
+
+
+async def test_a_caller_who_hangs_up_while_waiting_is_abandoned(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    caller = await registered(phone_agent_factory, board, "caller", "5551001", "one-secret")
+    call = await caller.aio.call("caller", dial(board, "5553001"))
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    await caller.aio.hangup(call)
+    ended = await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+    assert ended["code"] == 487
+    assert board.switchboard is not None
+    await wait_until(lambda: board.switchboard.waiting() == [])  # type: ignore[union-attr]
+    await board.store.flush()
+    records = await board.store.list_cdrs(line="5553001")
+    assert [r.disposition for r in records] == ["cancelled"]
