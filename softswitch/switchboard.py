@@ -116,6 +116,29 @@ class Switchboard:
         self.legs.ring_operator(held, binding.contact, peer, display)
         return entry
 
+    def connect(self, call_id: int, operator: str, number: str) -> Waiting:
+        """Connect the caller with `operator` to line `number` (third-party call control)."""
+        entry = self._waiting.get(call_id)
+        held = self.legs.held(call_id)
+        if entry is None or held is None or entry.state != "with operator":
+            raise NotWaiting(f"call {call_id} is not with an operator")
+        if entry.operator != operator:
+            raise NotWaiting(f"call {call_id} is with another operator")
+        bindings = self.location.bindings(number, time.time())
+        if not bindings:
+            raise OperatorUnreachable(f"no phone registered for line {number}")
+        binding = bindings[0]
+        peer = Peer(
+            binding.source_transport,
+            binding.source_host,
+            binding.source_port,
+            None,
+            binding.local_port,
+        )
+        entry.state = "connecting"
+        self.legs.connect(held, binding.contact, peer, entry.caller_display)
+        return entry
+
     # -- from the SIP legs -------------------------------------------------------------------
 
     def abandoned(self, call: HeldCall) -> None:
@@ -131,6 +154,17 @@ class Switchboard:
         if entry is not None:
             entry.state, entry.operator = "waiting", None
         log.info("operator leg of queued call %d failed with %d", call.id, status)
+
+    def connected(self, call: HeldCall) -> None:
+        entry = self._waiting.get(call.id)
+        if entry is not None:
+            entry.state = "connected"
+
+    def connect_failed(self, call: HeldCall, status: int) -> None:
+        entry = self._waiting.get(call.id)
+        if entry is not None:
+            entry.state = "with operator"
+        log.info("connecting queued call %d failed with %d", call.id, status)
 
     def ended(self, call: HeldCall, by: str) -> None:
         self._waiting.pop(call.id, None)

@@ -39,6 +39,8 @@ class HeldState(Enum):
     WAITING = "waiting"  # 182 sent, INVITE held
     RINGING_OPERATOR = "ringing operator"
     BRIDGED = "bridged"  # caller and operator talk
+    CONNECTING = "connecting"  # the destination is being called (third-party call control)
+    CONNECTED = "connected"  # caller and destination talk; the operator has left
     ENDED = "ended"
 
 
@@ -48,6 +50,8 @@ class QueueLegEvents(Protocol):
     def abandoned(self, call: HeldCall) -> None: ...
     def operator_answered(self, call: HeldCall) -> None: ...
     def operator_failed(self, call: HeldCall, status: int) -> None: ...
+    def connected(self, call: HeldCall) -> None: ...
+    def connect_failed(self, call: HeldCall, status: int) -> None: ...
     def ended(self, call: HeldCall, by: str) -> None: ...
 
 
@@ -55,7 +59,13 @@ class HeldCall:
     """One caller held for an operator, and, once taken, the operator's leg."""
 
     __slots__ = (
+        "caller_ack",
         "caller_dialog",
+        "dest_ack",
+        "dest_dialog",
+        "dest_invite",
+        "dest_peer",
+        "dest_tx",
         "id",
         "invite",
         "local_tag",
@@ -65,6 +75,8 @@ class HeldCall:
         "operator_invite",
         "operator_peer",
         "operator_tx",
+        "reinvite",
+        "reinvite_tx",
         "server_tx",
         "state",
     )
@@ -82,6 +94,14 @@ class HeldCall:
         self.operator_peer: Peer | None = None
         self.ok: Response | None = None
         self.ok_timer: asyncio.TimerHandle | None = None
+        self.dest_invite: Request | None = None
+        self.dest_tx: ClientTransaction | None = None
+        self.dest_dialog: Dialog | None = None
+        self.dest_peer: Peer | None = None
+        self.dest_ack: Request | None = None
+        self.reinvite: Request | None = None
+        self.reinvite_tx: ClientTransaction | None = None
+        self.caller_ack: Request | None = None
 
     @property
     def call_id(self) -> str:
@@ -196,12 +216,22 @@ class QueueLegs:
         call = self._by_client_tx.get(tx) if tx is not None else None  # type: ignore[arg-type]
         if call is None:
             return False
-        if type(output) is ResponseReceived:
-            self._operator_response(call, output.response)  # type: ignore[union-attr]
-        elif (
-            type(output) in (Timeout, TransportFailed) and call.state is HeldState.RINGING_OPERATOR
-        ):
-            self._operator_failed(call, 408)
+        failed = type(output) in (Timeout, TransportFailed)
+        if tx is call.operator_tx:
+            if type(output) is ResponseReceived:
+                self._operator_response(call, output.response)  # type: ignore[union-attr]
+            elif failed and call.state is HeldState.RINGING_OPERATOR:
+                self._operator_failed(call, 408)
+        elif tx is call.dest_tx:
+            if type(output) is ResponseReceived:
+                self._destination_response(call, output.response)  # type: ignore[union-attr]
+            elif failed and call.state is HeldState.CONNECTING:
+                self._connect_failed(call, 408)
+        elif tx is call.reinvite_tx:
+            if type(output) is ResponseReceived:
+                self._caller_reinvite_response(call, output.response)  # type: ignore[union-attr]
+            elif failed and call.state is HeldState.CONNECTING:
+                self._connect_failed(call, 408)
         return True
 
     def _operator_response(self, call: HeldCall, response: Response) -> None:
@@ -275,9 +305,18 @@ class QueueLegs:
         call, side = entry
         if request.method == "BYE":
             self.endpoint.respond(tx, make_response(request, 200))
-            other = call.operator_dialog if side == "caller" else call.caller_dialog
-            if other is not None and call.state is not HeldState.ENDED:
-                self._bye(other, call)
+            if call.state is HeldState.ENDED:
+                return True
+            if call.state is HeldState.CONNECTING and call.dest_dialog is None:
+                self._cancel_destination(call)
+            legs = {
+                "caller": call.caller_dialog,
+                "operator": call.operator_dialog if call.state is not HeldState.CONNECTED else None,
+                "destination": call.dest_dialog,
+            }
+            for name, dialog in legs.items():
+                if name != side and dialog is not None:
+                    self._bye(dialog, call)
             self._end(call)
             self.events.ended(call, side)
         else:
@@ -302,16 +341,129 @@ class QueueLegs:
         bye = dialog.request("BYE", self._via(self._transport(call)))
         self._send_in_dialog(dialog, bye, stateful=True)
 
-    def _send_in_dialog(self, dialog: Dialog, request: Request, stateful: bool = False) -> None:
+    def _send_in_dialog(
+        self, dialog: Dialog, request: Request, stateful: bool = False
+    ) -> ClientTransaction | None:
         hop = dialog.next_hop()
         peer = self.next_hop(hop) if hop is not None else None
         if peer is None:
             log.warning("no next hop for %s in dialog %s", request.method, dialog.call_id)
-            return
+            return None
         if stateful:
-            self.endpoint.send_request(request, peer)
-        else:
-            self.endpoint.send_stateless(peer, request)
+            return self.endpoint.send_request(request, peer)
+        self.endpoint.send_stateless(peer, request)
+        return None
+
+    # -- connect: third-party call control (RFC 3725 §4.2, flow II) ---------------------------
+
+    def connect(self, call: HeldCall, contact: str, peer: Peer, caller_display: str) -> None:
+        """Call the destination with no offer; its 200 carries one, which goes to the caller
+        in a re-INVITE; the caller's answer goes back in the destination's ACK, and the
+        operator's leg is released. The phones then send media to each other."""
+        if call.state is not HeldState.BRIDGED:
+            raise ValueError(f"queued call {call.id} is {call.state.value}, not with an operator")
+        invite = Request("INVITE", contact)
+        invite.add_header("Via", self._via(peer.transport))
+        invite.add_header("Max-Forwards", "70")
+        caller = call.invite.from_addr.uri
+        safe = caller_display.replace('"', "'")
+        invite.add_header("From", f'"{safe}" <{caller}>;tag={branch()[7:]}')
+        invite.add_header("To", f"<{contact}>")
+        invite.add_header("Call-ID", f"cx-{branch()[7:]}@{self.host}")
+        invite.add_header("CSeq", "1 INVITE")
+        invite.add_header(*self._contact(call, peer.transport))
+        call.dest_invite, call.dest_peer = invite, peer
+        call.dest_dialog = call.dest_ack = None
+        call.reinvite = call.reinvite_tx = call.caller_ack = None
+        call.state = HeldState.CONNECTING
+        call.dest_tx = self.endpoint.send_request(invite, peer)
+        self._by_client_tx[call.dest_tx] = call
+
+    def _destination_response(self, call: HeldCall, response: Response) -> None:
+        status = response.status
+        if status < 200 or call.dest_invite is None:
+            return
+        if status >= 300:
+            if call.state is HeldState.CONNECTING:
+                self._connect_failed(call, status)
+            return
+        if call.dest_dialog is None:
+            call.dest_dialog = Dialog.as_uac(call.dest_invite, response)
+            self._by_dialog[call.dest_dialog.key] = (call, "destination")
+        if call.dest_ack is not None:
+            self._send_in_dialog(call.dest_dialog, call.dest_ack)  # a retransmitted 2xx
+            return
+        if call.state is not HeldState.CONNECTING or call.reinvite_tx is not None:
+            if call.state is HeldState.ENDED:
+                self._ack_destination(call, call.invite.body, call.invite.header("content-type"))
+                self._bye(call.dest_dialog, call)
+            return
+        # the destination's offer goes to the caller in a re-INVITE (§14.1)
+        assert call.caller_dialog is not None
+        reinvite = call.caller_dialog.request(
+            "INVITE", self._via(call.invite.top_via.transport), contact=self._contact(call)[1]
+        )
+        content_type = response.header("content-type")
+        if content_type is not None:
+            reinvite.add_header("Content-Type", content_type)
+        reinvite.body = response.body
+        call.reinvite = reinvite
+        call.reinvite_tx = self._send_in_dialog(call.caller_dialog, reinvite, stateful=True)
+        if call.reinvite_tx is not None:
+            self._by_client_tx[call.reinvite_tx] = call
+
+    def _caller_reinvite_response(self, call: HeldCall, response: Response) -> None:
+        status = response.status
+        if status < 200 or call.reinvite is None or call.caller_dialog is None:
+            return
+        if status >= 300:
+            # the caller refused the new media: stay with the operator, let the destination go
+            if call.state is HeldState.CONNECTING and call.dest_dialog is not None:
+                self._ack_destination(call, call.invite.body, call.invite.header("content-type"))
+                self._bye(call.dest_dialog, call)
+                self._connect_failed(call, status)
+            return
+        ack = call.caller_dialog.request("ACK", self._via(call.invite.top_via.transport))
+        ack.set_header("CSeq", f"{call.reinvite.cseq.number} ACK")
+        call.caller_ack = ack
+        self._send_in_dialog(call.caller_dialog, ack)
+        if call.state is not HeldState.CONNECTING:
+            return
+        self._ack_destination(call, response.body, response.header("content-type"))
+        if call.operator_dialog is not None:
+            self._by_dialog.pop(call.operator_dialog.key, None)
+            self._bye(call.operator_dialog, call)
+        call.state = HeldState.CONNECTED
+        self.events.connected(call)
+
+    def _ack_destination(self, call: HeldCall, body: bytes, content_type: str | None) -> None:
+        assert call.dest_dialog is not None and call.dest_invite is not None
+        ack = call.dest_dialog.request("ACK", self._via(self._dest_transport(call)))
+        ack.set_header("CSeq", f"{call.dest_invite.cseq.number} ACK")
+        if content_type is not None:
+            ack.add_header("Content-Type", content_type)
+        ack.body = body
+        call.dest_ack = ack
+        self._send_in_dialog(call.dest_dialog, ack)
+
+    def _connect_failed(self, call: HeldCall, status: int) -> None:
+        """Busy, no answer, refused: the caller stays with the same operator."""
+        if call.dest_tx is not None:
+            self._by_client_tx.pop(call.dest_tx, None)
+        if call.dest_dialog is not None:
+            self._by_dialog.pop(call.dest_dialog.key, None)
+        call.dest_tx = call.dest_invite = call.dest_dialog = None
+        call.state = HeldState.BRIDGED
+        self.events.connect_failed(call, status)
+
+    def _cancel_destination(self, call: HeldCall) -> None:
+        from ..transaction import build_cancel
+
+        if call.dest_invite is not None and call.dest_peer is not None:
+            self.endpoint.send_request(build_cancel(call.dest_invite), call.dest_peer)
+
+    def _dest_transport(self, call: HeldCall) -> str:
+        return call.dest_peer.transport if call.dest_peer is not None else "udp"
 
     def _end(self, call: HeldCall) -> None:
         call.state = HeldState.ENDED
@@ -319,7 +471,7 @@ class QueueLegs:
             call.ok_timer.cancel()
         self._held.pop(call.id, None)
         self._by_server_tx.pop(call.server_tx, None)
-        for dialog in (call.caller_dialog, call.operator_dialog):
+        for dialog in (call.caller_dialog, call.operator_dialog, call.dest_dialog):
             if dialog is not None:
                 self._by_dialog.pop(dialog.key, None)
 

@@ -68,3 +68,44 @@ async def test_a_caller_who_hangs_up_while_waiting_is_abandoned(
     await board.store.flush()
     records = await board.store.list_cdrs(line="5553001")
     assert [r.disposition for r in records] == ["cancelled"]
+
+
+async def test_the_operator_connects_the_caller_and_leaves(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    from .conftest import provision
+
+    await provision(board.store, ("5551003", "three-secret"))
+    caller = await registered(phone_agent_factory, board, "caller", "5551001", "one-secret")
+    operator = await registered(phone_agent_factory, board, "operator", "5551002", "two-secret")
+    callee = await registered(phone_agent_factory, board, "callee", "5551003", "three-secret")
+    await operator.aio.set_auto_answer("operator", "answer")
+    await callee.aio.set_auto_answer("callee", "answer", delay=0.3)
+
+    call = await caller.aio.call("caller", dial(board, "5553001"))
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    assert board.switchboard is not None
+    await wait_until(lambda: len(board.switchboard.waiting()) == 1)  # type: ignore[union-attr]
+    entry = board.switchboard.waiting()[0]
+    board.switchboard.take(entry.id, "operator-1", "5551002")
+    at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
+    await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
+
+    board.switchboard.connect(entry.id, "operator-1", "5551003")
+    at_callee = await callee.aio.wait_event("incoming_call", timeout=5)
+    assert "INVITE" in at_callee["msg"]
+    await callee.aio.wait_event("call_state", call=at_callee["call"], state="CONFIRMED")
+    # the operator's leg is released; caller and callee talk, phone to phone
+    await operator.aio.wait_event(
+        "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
+    )
+    await wait_until(lambda: entry.state == "connected")
+    before = (await callee.aio.stats(at_callee["call"]))["rx_packets"]
+    await asyncio.sleep(1.0)
+    after = (await callee.aio.stats(at_callee["call"]))["rx_packets"]
+    assert after - before > 20
+    caller_stats = await caller.aio.stats(call)
+    assert caller_stats["rx_packets"] > 20
+
+    await callee.aio.hangup(at_callee["call"])
+    await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
