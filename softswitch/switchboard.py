@@ -166,5 +166,15 @@ class Switchboard:
             entry.state = "with operator"
         log.info("connecting queued call %d failed with %d", call.id, status)
 
+    def transfer_requested(self, call: HeldCall, target: str) -> str | None:
+        entry = self._waiting.get(call.id)
+        if entry is None or entry.operator is None:
+            return "Not with an operator"
+        try:
+            self.connect(call.id, entry.operator, target)
+        except LookupError as err:
+            return str(err)
+        return None
+
     def ended(self, call: HeldCall, by: str) -> None:
         self._waiting.pop(call.id, None)

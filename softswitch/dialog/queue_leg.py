@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Protocol
 
-from ..sip import Request, Response, SipURI, make_response
+from ..sip import Request, Response, SipURI, make_response, reason_phrase
 from ..transaction import (
     ClientTransaction,
     Output,
@@ -52,6 +52,10 @@ class QueueLegEvents(Protocol):
     def operator_failed(self, call: HeldCall, status: int) -> None: ...
     def connected(self, call: HeldCall) -> None: ...
     def connect_failed(self, call: HeldCall, status: int) -> None: ...
+    def transfer_requested(self, call: HeldCall, target: str) -> str | None:
+        """The operator's phone asked to connect the caller to `target` (REFER); None when the
+        connect has started, else why not."""
+
     def ended(self, call: HeldCall, by: str) -> None: ...
 
 
@@ -75,6 +79,7 @@ class HeldCall:
         "operator_invite",
         "operator_peer",
         "operator_tx",
+        "refer_pending",
         "reinvite",
         "reinvite_tx",
         "server_tx",
@@ -102,6 +107,7 @@ class HeldCall:
         self.reinvite: Request | None = None
         self.reinvite_tx: ClientTransaction | None = None
         self.caller_ack: Request | None = None
+        self.refer_pending = False
 
     @property
     def call_id(self) -> str:
@@ -319,6 +325,8 @@ class QueueLegs:
                     self._bye(dialog, call)
             self._end(call)
             self.events.ended(call, side)
+        elif request.method == "REFER" and side == "operator":
+            self._refer(call, request, tx)
         else:
             # re-INVITEs and the rest are not relayed yet between the two legs
             self.endpoint.respond(
@@ -353,6 +361,43 @@ class QueueLegs:
             return self.endpoint.send_request(request, peer)
         self.endpoint.send_stateless(peer, request)
         return None
+
+    # -- transfer from the operator's phone (RFC 3515) ----------------------------------------
+
+    def _refer(self, call: HeldCall, request: Request, tx: ServerTransaction) -> None:
+        """The operator pressed transfer: connect the caller to the Refer-To target."""
+        targets = request.address_list("refer-to")
+        if len(targets) != 1:
+            self.endpoint.respond(tx, make_response(request, 400, "One Refer-To, please"))
+            return
+        if call.state is not HeldState.BRIDGED:
+            self.endpoint.respond(tx, make_response(request, 491))
+            return
+        uri = targets[0].uri
+        target = uri.user if isinstance(uri, SipURI) and uri.user else str(uri)
+        why_not = self.events.transfer_requested(call, target)
+        if why_not is not None:
+            self.endpoint.respond(tx, make_response(request, 603, why_not))
+            return
+        self.endpoint.respond(tx, make_response(request, 202))
+        call.refer_pending = True
+        self._notify_refer(call, "SIP/2.0 100 Trying", final=False)
+
+    def _notify_refer(self, call: HeldCall, status_line: str, *, final: bool) -> None:
+        """§3.4.4 of RFC 3515: the progress of the transfer, as a message/sipfrag NOTIFY."""
+        if call.operator_dialog is None:
+            return
+        notify = call.operator_dialog.request(
+            "NOTIFY", self._via(self._transport(call)), contact=self._contact(call)[1]
+        )
+        notify.add_header("Event", "refer")
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        notify.add_header("Subscription-State", state)
+        notify.add_header("Content-Type", "message/sipfrag;version=2.0")
+        notify.body = f"{status_line}\r\n".encode()
+        self._send_in_dialog(call.operator_dialog, notify, stateful=True)
+        if final:
+            call.refer_pending = False
 
     # -- connect: third-party call control (RFC 3725 §4.2, flow II) ---------------------------
 
@@ -430,6 +475,8 @@ class QueueLegs:
         if call.state is not HeldState.CONNECTING:
             return
         self._ack_destination(call, response.body, response.header("content-type"))
+        if call.refer_pending:
+            self._notify_refer(call, "SIP/2.0 200 OK", final=True)
         if call.operator_dialog is not None:
             self._by_dialog.pop(call.operator_dialog.key, None)
             self._bye(call.operator_dialog, call)
@@ -454,6 +501,8 @@ class QueueLegs:
             self._by_dialog.pop(call.dest_dialog.key, None)
         call.dest_tx = call.dest_invite = call.dest_dialog = None
         call.state = HeldState.BRIDGED
+        if call.refer_pending:
+            self._notify_refer(call, f"SIP/2.0 {status} {reason_phrase(status)}", final=True)
         self.events.connect_failed(call, status)
 
     def _cancel_destination(self, call: HeldCall) -> None:

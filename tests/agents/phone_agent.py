@@ -334,6 +334,7 @@ class PhoneAgentProcess:
             "answer": self.cmd_answer,
             "hangup": self.cmd_hangup,
             "stats": self.cmd_stats,
+            "transfer": self.cmd_transfer,
             "info": self.cmd_info,
             "set_codecs": lambda params: {"codecs": self.set_codecs(list(params["codecs"]))},
             "ping": lambda params: {"pong": True},
@@ -897,6 +898,13 @@ class PhoneAgentProcess:
         code = p.get("code")
         call.hangup(self._call_op(p, int(code) if code is not None else None))
         return {"call": rec.cid}
+
+    def cmd_transfer(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Blind transfer (REFER, RFC 3515) of a call to ``target``, as a transfer key does."""
+        rec, call = self._live_call(p)
+        target = str(p["target"])
+        call.xfer(target, pj.CallOpParam(True))
+        return {"call": rec.cid, "target": target}
 
     def cmd_stats(self, p: dict[str, Any]) -> dict[str, Any]:
         rec = self._call(p)

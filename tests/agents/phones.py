@@ -374,6 +374,10 @@ class PhoneAgent:
             params["reason"] = reason
         self.request("hangup", **params)
 
+    def transfer(self, call: str, target: str) -> dict[str, Any]:
+        """Blind transfer: the phone sends REFER with ``Refer-To: target`` in the call."""
+        return self.request("transfer", call=call, target=target)
+
     def stats(self, call: str) -> dict[str, Any]:
         """RTP counters of the call's audio stream (``rx_packets``, ``tx_packets``, ...)."""
         return self.request("stats", call=call)

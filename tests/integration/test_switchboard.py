@@ -109,3 +109,69 @@ async def test_the_operator_connects_the_caller_and_leaves(
 
     await callee.aio.hangup(at_callee["call"])
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+
+
+async def caller_with_operator(
+    board: Softswitch, phone_agent_factory: Any
+) -> tuple[Any, str, Any, dict[str, Any], Any, Any]:
+    """Caller 5551001 queued for 5553001 and taken by the operator on 5551002; a third phone
+    on 5551003. Returns (caller, call, operator, operator's call event, callee, entry)."""
+    from .conftest import provision
+
+    await provision(board.store, ("5551003", "three-secret"))
+    caller = await registered(phone_agent_factory, board, "caller", "5551001", "one-secret")
+    operator = await registered(phone_agent_factory, board, "operator", "5551002", "two-secret")
+    callee = await registered(phone_agent_factory, board, "callee", "5551003", "three-secret")
+    await operator.aio.set_auto_answer("operator", "answer")
+    call = await caller.aio.call("caller", dial(board, "5553001"))
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    assert board.switchboard is not None
+    await wait_until(lambda: len(board.switchboard.waiting()) == 1)  # type: ignore[union-attr]
+    entry = board.switchboard.waiting()[0]
+    board.switchboard.take(entry.id, "operator-1", "5551002")
+    at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
+    await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
+    await operator.aio.wait_event("call_state", call=at_operator["call"], state="CONFIRMED")
+    return caller, call, operator, at_operator, callee, entry
+
+
+async def test_the_operators_transfer_key_connects_the_caller(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    caller, call, operator, at_operator, callee, entry = await caller_with_operator(
+        board, phone_agent_factory
+    )
+    await callee.aio.set_auto_answer("callee", "answer")
+    await operator.aio.transfer(at_operator["call"], dial(board, "5551003"))
+    at_callee = await callee.aio.wait_event("incoming_call", timeout=5)
+    await callee.aio.wait_event("call_state", call=at_callee["call"], state="CONFIRMED")
+    await operator.aio.wait_event(
+        "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
+    )
+    notifies = operator.sip_messages("rx", method="NOTIFY")
+    assert any("SIP/2.0 200 OK" in n["msg"] for n in notifies)  # the transfer's outcome
+    await wait_until(lambda: entry.state == "connected")
+    await asyncio.sleep(0.8)
+    assert (await callee.aio.stats(at_callee["call"]))["rx_packets"] > 15
+    await caller.aio.hangup(call)
+    await callee.aio.wait_event("call_state", call=at_callee["call"], state="DISCONNECTED")
+
+
+async def test_a_busy_destination_brings_the_caller_back_to_the_operator(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    caller, call, operator, at_operator, callee, entry = await caller_with_operator(
+        board, phone_agent_factory
+    )
+    await callee.aio.set_auto_answer("callee", "reject", code=486)
+    assert board.switchboard is not None
+    board.switchboard.connect(entry.id, "operator-1", "5551003")
+    await callee.aio.wait_event("incoming_call", timeout=5)
+    await wait_until(lambda: entry.state == "with operator")
+    # still talking with the operator, who can try again
+    before = (await operator.aio.stats(at_operator["call"]))["rx_packets"]
+    await asyncio.sleep(0.6)
+    assert (await operator.aio.stats(at_operator["call"]))["rx_packets"] > before + 10
+    assert not caller.events("call_state", call=call, state="DISCONNECTED")
+    await operator.aio.hangup(at_operator["call"])
+    await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
