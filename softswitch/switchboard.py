@@ -113,8 +113,33 @@ class Switchboard:
         display = f"{entry.caller_display} for {entry.dialed}{where}"
         entry.state = "offered"
         entry.operator = operator
-        self.legs.ring_operator(held, binding.contact, peer, display)
+        if held.caller_dialog is not None:
+            # sent back earlier, so already answered: bring the operator in by re-INVITE
+            self.legs.connect(held, binding.contact, peer, display, role="operator")
+        else:
+            self.legs.ring_operator(held, binding.contact, peer, display)
         return entry
+
+    def send_back(self, call_id: int, operator: str) -> Waiting:
+        """The operator puts the caller back in the queue, on hold."""
+        entry, held = self._with(call_id, operator)
+        self.legs.send_back(held)
+        entry.state, entry.operator = "waiting", None
+        return entry
+
+    def hang_up(self, call_id: int, operator: str) -> None:
+        _, held = self._with(call_id, operator)
+        self.legs.hang_up(held)
+        self._waiting.pop(call_id, None)
+
+    def _with(self, call_id: int, operator: str) -> tuple[Waiting, HeldCall]:
+        entry = self._waiting.get(call_id)
+        held = self.legs.held(call_id)
+        if entry is None or held is None:
+            raise NotWaiting(f"call {call_id} is not in the queue")
+        if entry.operator != operator:
+            raise NotWaiting(f"call {call_id} is not with {operator}")
+        return entry, held
 
     def connect(self, call_id: int, operator: str, number: str) -> Waiting:
         """Connect the caller with `operator` to line `number` (third-party call control)."""

@@ -65,6 +65,8 @@ class HeldCall:
     __slots__ = (
         "caller_ack",
         "caller_dialog",
+        "caller_sdp",
+        "connect_role",
         "dest_ack",
         "dest_dialog",
         "dest_invite",
@@ -108,6 +110,8 @@ class HeldCall:
         self.reinvite_tx: ClientTransaction | None = None
         self.caller_ack: Request | None = None
         self.refer_pending = False
+        self.caller_sdp = b""  # the session description the caller last got from us
+        self.connect_role = "destination"  # or "operator": a returned caller taken again
 
     @property
     def call_id(self) -> str:
@@ -272,6 +276,7 @@ class QueueLegs:
         for route in call.invite.header_values("record-route"):
             ok.add_header("Record-Route", route)
         call.ok = ok
+        call.caller_sdp = response.body
         call.caller_dialog = Dialog.as_uas(call.invite, call.local_tag)
         self._by_dialog[call.caller_dialog.key] = (call, "caller")
         self.endpoint.respond(call.server_tx, ok)
@@ -362,6 +367,43 @@ class QueueLegs:
         self.endpoint.send_stateless(peer, request)
         return None
 
+    # -- the operator's other buttons --------------------------------------------------------
+
+    def send_back(self, call: HeldCall) -> None:
+        """Put the caller on hold (RFC 3264 §8.4: `a=inactive`) and release the operator: the
+        caller waits in the queue again, already answered."""
+        if call.state is not HeldState.BRIDGED or call.caller_dialog is None:
+            raise ValueError(f"queued call {call.id} is not with an operator")
+        hold = call.caller_dialog.request(
+            "INVITE", self._via(call.invite.top_via.transport), contact=self._contact(call)[1]
+        )
+        hold.add_header("Content-Type", "application/sdp")
+        hold.body = call.caller_sdp = on_hold(call.caller_sdp)
+        call.reinvite = hold
+        call.reinvite_tx = self._send_in_dialog(call.caller_dialog, hold, stateful=True)
+        if call.reinvite_tx is not None:
+            self._by_client_tx[call.reinvite_tx] = call
+        if call.operator_dialog is not None:
+            self._by_dialog.pop(call.operator_dialog.key, None)
+            self._bye(call.operator_dialog, call)
+        call.operator_dialog = call.operator_invite = call.operator_tx = None
+        call.state = HeldState.WAITING
+
+    def hang_up(self, call: HeldCall) -> None:
+        """The operator ends the call: every leg goes."""
+        if (
+            call.state in (HeldState.WAITING, HeldState.RINGING_OPERATOR)
+            and call.caller_dialog is None
+        ):
+            self.reject(call, 480, "Call ended by the operator")
+            return
+        if call.state is HeldState.CONNECTING and call.dest_dialog is None:
+            self._cancel_destination(call)
+        for dialog in (call.caller_dialog, call.operator_dialog, call.dest_dialog):
+            if dialog is not None:
+                self._bye(dialog, call)
+        self._end(call)
+
     # -- transfer from the operator's phone (RFC 3515) ----------------------------------------
 
     def _refer(self, call: HeldCall, request: Request, tx: ServerTransaction) -> None:
@@ -401,12 +443,25 @@ class QueueLegs:
 
     # -- connect: third-party call control (RFC 3725 §4.2, flow II) ---------------------------
 
-    def connect(self, call: HeldCall, contact: str, peer: Peer, caller_display: str) -> None:
+    def connect(
+        self,
+        call: HeldCall,
+        contact: str,
+        peer: Peer,
+        caller_display: str,
+        role: str = "destination",
+    ) -> None:
         """Call the destination with no offer; its 200 carries one, which goes to the caller
         in a re-INVITE; the caller's answer goes back in the destination's ACK, and the
-        operator's leg is released. The phones then send media to each other."""
-        if call.state is not HeldState.BRIDGED:
+        operator's leg is released. The phones then send media to each other.
+
+        With `role="operator"` the same flow brings a caller who was sent back (and so is
+        already answered) to an operator who takes the call again."""
+        if role == "destination" and call.state is not HeldState.BRIDGED:
             raise ValueError(f"queued call {call.id} is {call.state.value}, not with an operator")
+        if role == "operator" and (call.state is not HeldState.WAITING or not call.caller_dialog):
+            raise ValueError(f"queued call {call.id} was not sent back")
+        call.connect_role = role
         invite = Request("INVITE", contact)
         invite.add_header("Via", self._via(peer.transport))
         invite.add_header("Max-Forwards", "70")
@@ -452,6 +507,7 @@ class QueueLegs:
         if content_type is not None:
             reinvite.add_header("Content-Type", content_type)
         reinvite.body = response.body
+        call.caller_sdp = response.body
         call.reinvite = reinvite
         call.reinvite_tx = self._send_in_dialog(call.caller_dialog, reinvite, stateful=True)
         if call.reinvite_tx is not None:
@@ -475,6 +531,16 @@ class QueueLegs:
         if call.state is not HeldState.CONNECTING:
             return
         self._ack_destination(call, response.body, response.header("content-type"))
+        if call.connect_role == "operator":
+            # the new leg is the operator's: the caller is back with a person
+            assert call.dest_dialog is not None
+            self._by_dialog[call.dest_dialog.key] = (call, "operator")
+            call.operator_dialog, call.operator_invite = call.dest_dialog, call.dest_invite
+            call.operator_peer, call.operator_tx = call.dest_peer, call.dest_tx
+            call.dest_dialog = call.dest_invite = call.dest_tx = None
+            call.state = HeldState.BRIDGED
+            self.events.operator_answered(call)
+            return
         if call.refer_pending:
             self._notify_refer(call, "SIP/2.0 200 OK", final=True)
         if call.operator_dialog is not None:
@@ -500,6 +566,10 @@ class QueueLegs:
         if call.dest_dialog is not None:
             self._by_dialog.pop(call.dest_dialog.key, None)
         call.dest_tx = call.dest_invite = call.dest_dialog = None
+        if call.connect_role == "operator":
+            call.state = HeldState.WAITING
+            self.events.operator_failed(call, status)
+            return
         call.state = HeldState.BRIDGED
         if call.refer_pending:
             self._notify_refer(call, f"SIP/2.0 {status} {reason_phrase(status)}", final=True)
@@ -539,3 +609,21 @@ class QueueLegs:
 
     def _transport(self, call: HeldCall) -> str:
         return call.operator_peer.transport if call.operator_peer is not None else "udp"
+
+
+def on_hold(sdp: bytes) -> bytes:
+    """The same session description, one version on, with every stream `inactive`."""
+    lines = sdp.decode("utf-8", "replace").splitlines()
+    out = []
+    for line in lines:
+        if line.startswith("o="):
+            parts = line.split(" ")
+            if len(parts) >= 3 and parts[2].isdigit():
+                parts[2] = str(int(parts[2]) + 1)
+            line = " ".join(parts)
+        elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            continue
+        out.append(line)
+        if line.startswith("m="):
+            out.append("a=inactive")
+    return ("\r\n".join(out) + "\r\n").encode()

@@ -175,3 +175,34 @@ async def test_a_busy_destination_brings_the_caller_back_to_the_operator(
     assert not caller.events("call_state", call=call, state="DISCONNECTED")
     await operator.aio.hangup(at_operator["call"])
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+
+
+async def test_send_back_holds_the_caller_and_another_operator_takes_it(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    caller, call, operator, at_operator, second, entry = await caller_with_operator(
+        board, phone_agent_factory
+    )
+    assert board.switchboard is not None
+    board.switchboard.send_back(entry.id, "operator-1")
+    await operator.aio.wait_event(
+        "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
+    )
+    held = await caller.aio.wait_event(
+        "sip_msg", direction="rx", method="INVITE", predicate=lambda e: "a=inactive" in e["msg"]
+    )
+    assert held["msg"]
+    assert [w.state for w in board.switchboard.waiting()] == ["waiting"]
+    assert not caller.events("call_state", call=call, state="DISCONNECTED")
+
+    # another operator (on 5551003) takes the caller back: media flows again
+    await second.aio.set_auto_answer("callee", "answer")
+    board.switchboard.take(entry.id, "operator-2", "5551003")
+    at_second = await second.aio.wait_event("incoming_call", timeout=5)
+    await second.aio.wait_event("call_state", call=at_second["call"], state="CONFIRMED")
+    await wait_until(lambda: entry.state == "with operator")
+    await asyncio.sleep(0.8)
+    assert (await second.aio.stats(at_second["call"]))["rx_packets"] > 15
+    board.switchboard.hang_up(entry.id, "operator-2")
+    await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+    await second.aio.wait_event("call_state", call=at_second["call"], state="DISCONNECTED")
