@@ -92,6 +92,7 @@ class Softswitch:
         self.listening: list[Listening] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopped = False
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -139,10 +140,18 @@ class Softswitch:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        if self.queue_legs is not None:
+            told = self.queue_legs.shutdown()
+            if told:
+                log.info("told %d waiting callers to call again later", told)
+                await asyncio.sleep(0.05)  # let the answers leave before the sockets close
         await self.endpoint.close()
         await self.recorder.close()
         for task in list(self._tasks):

@@ -187,6 +187,19 @@ class QueueLegs:
             self.endpoint.respond(call.server_tx, response)
             self._end(call)
 
+    def shutdown(self, retry_after: int = 30) -> int:
+        """The node is stopping: every caller still waiting gets a final answer now rather
+        than silence (503 with Retry-After); calls already answered keep their media."""
+        waiting = [
+            call
+            for call in self._held.values()
+            if call.state in (HeldState.WAITING, HeldState.RINGING_OPERATOR)
+            and call.caller_dialog is None
+        ]
+        for call in waiting:
+            self.reject(call, 503, "Switchboard restarting", [("Retry-After", str(retry_after))])
+        return len(waiting)
+
     # -- the operator's leg ------------------------------------------------------------------
 
     def ring_operator(self, call: HeldCall, contact: str, peer: Peer, display: str) -> None:

@@ -206,3 +206,16 @@ async def test_send_back_holds_the_caller_and_another_operator_takes_it(
     board.switchboard.hang_up(entry.id, "operator-2")
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
     await second.aio.wait_event("call_state", call=at_second["call"], state="DISCONNECTED")
+
+
+async def test_callers_waiting_when_the_node_stops_get_a_final_answer(
+    board: Softswitch, phone_agent_factory: Any
+) -> None:
+    caller = await registered(phone_agent_factory, board, "caller", "5551001", "one-secret")
+    call = await caller.aio.call("caller", dial(board, "5553001"))
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    await board.stop()
+    ended = await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+    assert ended["code"] == 503
+    rejected = caller.sip_messages("rx", status=503)
+    assert any("Retry-After: 30" in m["msg"] for m in rejected)
