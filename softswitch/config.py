@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
     tcp_idle_timeout: int = Field(600, ge=1)
     log_level: LogLevel = "info"
+    http_host: str = Field("0.0.0.0", description="address of the operator console")
+    http_port: int | None = Field(8080, ge=0, le=65535, description="None: no console")
+    console_secure_cookies: bool = Field(
+        False, description="mark the console's session cookie Secure (behind HTTPS)"
+    )
     dialplan_dir: Path = Field(
         Path("dialplans"),
         description="the folder of dialplan files that `softswitch dialplan` commands read",

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from .config import Settings
+from .queue import add_operator, set_password
 from .sip.digest import compute_ha1
 from .store import Store
 
@@ -23,7 +24,10 @@ DEMO_LINES = (
     ("5551001", "ASH", "Ashford 1001"),
     ("5551002", "ASH", "Ashford 1002"),
     ("5552001", "BIR", "Birchwood 2001"),
+    ("5551100", "ASH", "Ashford operator desk"),
 )
+# The operator at the Ashford desk answers Ashford's and Cedar Falls' queues.
+DEMO_OPERATOR = ("ada", "5551100", ("ASH", "CED"), "Ada at the Ashford board")
 # Cedar Falls is still a manual board: its lines have jacks, not SIP credentials.
 DEMO_MANUAL_LINES = (("5553001", "CED", "Cedar Falls 3001", "J-1"),)
 
@@ -55,6 +59,15 @@ async def ensure_demo(store: Store, settings: Settings, sip_port: int = 5060) ->
         elif (line.ha1_md5, line.ha1_sha256) != (md5, sha):
             await store.set_line_credentials(number, md5, sha)
         printed.append(f"line {number} password {password} domain {domain}")
+    login, line, queues, name = DEMO_OPERATOR
+    key = f"operator:{login}"
+    password = passwords.get(key) or secrets.token_urlsafe(9)
+    passwords[key] = password
+    if await store.get_operator(login) is None:
+        await add_operator(store, login, line, password, queues, name)
+    else:
+        await set_password(store, login, password)
+    printed.append(f"operator {login} password {password} line {line}")
     _save_passwords(settings.data_dir, passwords)
     return printed
 

@@ -11,21 +11,25 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiohttp.web import AppRunner
+
 from .calls import CallService
 from .config import Settings, resolve_database_url
 from .demo import advertised_host, ensure_demo, local_addresses
 from .dialog import QueueLegs
 from .proxy import LocalAddress, ProxyCore
 from .proxy.records import CallRecorder
+from .queue import QueueService
 from .registrar import LocationService, Registrar, RegistrarPolicy
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .store import Store, redact_url
-from .switchboard import Switchboard
+from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
 from .transport.endpoint import SipEndpoint
+from .web import ConsoleApp, StoreAccounts, console_port, start_console, stop_console
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,8 @@ class Softswitch:
         self.proxy: ProxyCore | None = None
         self.queue_legs: QueueLegs | None = None
         self.switchboard: Switchboard | None = None
+        self.queue_service: QueueService | None = None
+        self.console: AppRunner | None = None
         self.calls: CallService | None = None
         self.dialplan: Router | None = None
         self.dialplan_version: int | None = None
@@ -133,10 +139,23 @@ class Softswitch:
         await self._load_dialplan()
         await self.reload_network()
         self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
+        self.queue_service = QueueService(self.store, self.settings.node)
+        await self.queue_service.start()
         self.queue_legs = QueueLegs(self.endpoint, local.host, self.sip_port, self.calls.next_hop)
-        self.switchboard = Switchboard(self.queue_legs, self.location)
+        self.switchboard = Switchboard(self.queue_legs, self.location, self.queue_service)
         self.queue_legs.events = self.switchboard
         self.calls.queue_handler = self.switchboard
+        if self.settings.http_port is not None:
+            app = ConsoleApp(
+                self.queue_service,
+                StoreAccounts(self.store),
+                secure_cookies=self.settings.console_secure_cookies,
+                actions=ConsoleActions(self.switchboard),
+                directory_search=self._directory_search,
+            )
+            self.console = await start_console(
+                app, self.settings.http_host, self.settings.http_port
+            )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
 
     async def stop(self) -> None:
@@ -147,12 +166,16 @@ class Softswitch:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        if self.console is not None:
+            await stop_console(self.console)
         if self.queue_legs is not None:
             told = self.queue_legs.shutdown()
             if told:
                 log.info("told %d waiting callers to call again later", told)
                 await asyncio.sleep(0.05)  # let the answers leave before the sockets close
         await self.endpoint.close()
+        if self.queue_service is not None:
+            await self.queue_service.close()
         await self.recorder.close()
         for task in list(self._tasks):
             task.cancel()
@@ -162,6 +185,29 @@ class Softswitch:
     @property
     def sip_port(self) -> int:
         return self.listening[0].port
+
+    @property
+    def http_port(self) -> int | None:
+        return console_port(self.console) if self.console is not None else None
+
+    async def _directory_search(self, query: str) -> list[dict[str, str | None]]:
+        """Lines by number, name, exchange or jack label, for the console's connect box."""
+        needle = query.strip().lower()
+        if not needle:
+            return []
+        found = []
+        for line in await self.store.list_lines():
+            fields = (line.number, line.display_name, line.exchange_code, line.jack_label)
+            if any(needle in (field or "").lower() for field in fields):
+                found.append(
+                    {
+                        "number": line.number,
+                        "name": line.display_name,
+                        "exchange": line.exchange_code,
+                        "jack": line.jack_label,
+                    }
+                )
+        return found
 
     # -- credentials -------------------------------------------------------------------------
 
@@ -309,6 +355,10 @@ async def serve(settings: Settings, *, demo: bool = False) -> None:
         demo_lines = await ensure_demo(switch.store, settings, switch.sip_port) if demo else []
         for listening in switch.listening:
             print(f"listening for SIP on udp and tcp {listening.host}:{listening.port}", flush=True)
+        if switch.http_port is not None:
+            print(
+                f"operator console on http://{settings.http_host}:{switch.http_port}/", flush=True
+            )
         print(f"database {redact_url(database_url)}", flush=True)
         for line in demo_lines:
             print(line, flush=True)

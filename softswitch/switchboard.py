@@ -7,11 +7,16 @@ on answering, talks to the caller phone to phone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from .dialog import HeldCall, QueueLegs
+from .queue import Position, QueueCall, QueueOverflow, QueueService
+from .queue.service import Overflowed
 from .registrar import LocationService
 from .routing import QueueTarget
 from .sip import Request
@@ -49,10 +54,20 @@ class OperatorUnreachable(LookupError):
 
 
 class Switchboard:
-    def __init__(self, legs: QueueLegs, location: LocationService) -> None:
+    def __init__(
+        self,
+        legs: QueueLegs,
+        location: LocationService,
+        queue_service: QueueService | None = None,
+    ) -> None:
         self.legs = legs
         self.location = location
+        self.queue_service = queue_service
         self._waiting: dict[int, Waiting] = {}
+        self._by_call_id: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        if queue_service is not None:
+            queue_service.on_overflow(self._overflowed)
 
     # -- from the call service ---------------------------------------------------------------
 
@@ -81,7 +96,48 @@ class Switchboard:
             call_id=request.call_id,
         )
         self._waiting[held.id] = entry
+        self._by_call_id[entry.call_id] = held.id
         log.info("queued: %s for %s (queue %s)", caller, number, target.queue)
+        if self.queue_service is not None:
+            self._spawn(self._enqueue(entry))
+
+    async def _enqueue(self, entry: Waiting) -> None:
+        assert self.queue_service is not None
+        try:
+            await self.queue_service.enqueue(
+                queue=entry.queue,
+                call_id=entry.call_id,
+                caller=entry.caller,
+                dialed=entry.dialed,
+                exchange=entry.exchange,
+                caller_display=entry.caller_display,
+                line=entry.line,
+                jack_label=entry.jack_label,
+                priority=entry.priority,
+            )
+        except QueueOverflow as turned_away:
+            held = self.legs.held(entry.id)
+            if held is not None:
+                headers = []
+                if turned_away.retry_after:
+                    headers.append(("Retry-After", str(turned_away.retry_after)))
+                self.legs.reject(held, turned_away.status, turned_away.reason, headers)
+            self._forget(entry.id)
+
+    def _overflowed(self, overflowed: Overflowed) -> None:
+        """A queue limit sent a call away: answer its caller (unless it moved queues)."""
+        if overflowed.moved_to is not None:
+            return
+        held_id = self._by_call_id.get(overflowed.call.call_id)
+        held = self.legs.held(held_id) if held_id is not None else None
+        if held is None:
+            return
+        action = overflowed.action
+        headers = [("Retry-After", str(action.retry_after))] if action.retry_after else []
+        self.legs.reject(
+            held, action.status or 480, action.reason or "Temporarily Unavailable", headers
+        )
+        self._forget(held.id)
 
     def cancel(self, invite_tx: ServerTransaction) -> bool:
         return self.legs.cancel(invite_tx)
@@ -130,7 +186,7 @@ class Switchboard:
     def hang_up(self, call_id: int, operator: str) -> None:
         _, held = self._with(call_id, operator)
         self.legs.hang_up(held)
-        self._waiting.pop(call_id, None)
+        self._forget(call_id)
 
     def _with(self, call_id: int, operator: str) -> tuple[Waiting, HeldCall]:
         entry = self._waiting.get(call_id)
@@ -167,7 +223,8 @@ class Switchboard:
     # -- from the SIP legs -------------------------------------------------------------------
 
     def abandoned(self, call: HeldCall) -> None:
-        self._waiting.pop(call.id, None)
+        self._forget(call.id)
+        self._tell("abandon", call, call.call_id)
 
     def operator_answered(self, call: HeldCall) -> None:
         entry = self._waiting.get(call.id)
@@ -179,17 +236,21 @@ class Switchboard:
         if entry is not None:
             entry.state, entry.operator = "waiting", None
         log.info("operator leg of queued call %d failed with %d", call.id, status)
+        self._tell("mark_returned", call, note=f"operator's phone answered {status}")
 
     def connected(self, call: HeldCall) -> None:
         entry = self._waiting.get(call.id)
         if entry is not None:
             entry.state = "connected"
+        self._tell("mark_connected", call)
 
     def connect_failed(self, call: HeldCall, status: int) -> None:
         entry = self._waiting.get(call.id)
         if entry is not None:
             entry.state = "with operator"
         log.info("connecting queued call %d failed with %d", call.id, status)
+        why = {486: "busy", 600: "busy", 408: "no answer", 480: "no answer"}.get(status, "")
+        self._tell("mark_connect_failed", call, note=f"{status} {why}".strip())
 
     def transfer_requested(self, call: HeldCall, target: str) -> str | None:
         entry = self._waiting.get(call.id)
@@ -202,4 +263,71 @@ class Switchboard:
         return None
 
     def ended(self, call: HeldCall, by: str) -> None:
-        self._waiting.pop(call.id, None)
+        entry = self._forget(call.id)
+        if entry is None:
+            return
+        if entry.state == "with operator":
+            self._tell("mark_completed", call, note=f"hung up by the {by}")
+        elif entry.state in ("waiting", "offered"):
+            self._tell("abandon", call, call.call_id)
+
+    # -- the queue service -------------------------------------------------------------------
+
+    def _forget(self, held_id: int) -> Waiting | None:
+        entry = self._waiting.pop(held_id, None)
+        if entry is not None:
+            self._by_call_id.pop(entry.call_id, None)
+        return entry
+
+    def _tell(self, method: str, call: HeldCall, *args: object, **kwargs: object) -> None:
+        """Pass an outcome of the SIP side to the queue service, in the background."""
+        service = self.queue_service
+        if service is None:
+            return
+        if method != "abandon":
+            found = service.find(call.call_id)
+            if found is None:
+                return
+            args = (found.id, *args)
+        self._spawn(getattr(service, method)(*args, **kwargs))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("queue update failed: %s", task.exception())
+
+    def held_for(self, call_id: str) -> int | None:
+        """The held call of a SIP Call-ID (what the console's queue entries carry)."""
+        return self._by_call_id.get(call_id)
+
+
+class ConsoleActions:
+    """What the operator console's buttons do on the SIP side (after the queue agreed)."""
+
+    def __init__(self, switchboard: Switchboard) -> None:
+        self.switchboard = switchboard
+
+    def _held(self, call: QueueCall) -> int:
+        held = self.switchboard.held_for(call.call_id)
+        if held is None:
+            raise NotWaiting(f"call {call.id} is held by another node or has ended")
+        return held
+
+    async def take(self, call: QueueCall, operator: Position) -> None:
+        if operator.line is None:
+            raise OperatorUnreachable(f"operator {operator.login} has no phone line")
+        self.switchboard.take(self._held(call), operator.login, operator.line)
+
+    async def connect(self, call: QueueCall, operator: Position, number: str) -> None:
+        self.switchboard.connect(self._held(call), operator.login, number)
+
+    async def send_back(self, call: QueueCall, operator: Position) -> None:
+        self.switchboard.send_back(self._held(call), operator.login)
+
+    async def hang_up(self, call: QueueCall, operator: Position) -> None:
+        self.switchboard.hang_up(self._held(call), operator.login)

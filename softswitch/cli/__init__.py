@@ -1,5 +1,5 @@
-"""The `softswitch` command: run the exchange and administer its exchanges, lines, dialplans
-and call records."""
+"""The `softswitch` command: run the exchange and administer its exchanges, lines, dialplans,
+call records, operators and queues."""
 
 from __future__ import annotations
 

@@ -6,15 +6,13 @@ import argparse
 import csv
 import io
 import json
-import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from softswitch.config import Settings
 from softswitch.store import DISPOSITIONS, CallRecord
 
-from .common import EXIT_OK, duration, local_time, out, run_with_store, table
+from .common import EXIT_OK, duration, local_time, out, parse_since, run_with_store, table
 
 __all__ = ["FIELDS", "register"]
 
@@ -39,10 +37,6 @@ FIELDS = (
     "note",
 )
 
-_RELATIVE = re.compile(r"(?:\d+[smhdw])+")
-_UNIT = re.compile(r"(\d+)([smhdw])")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 
 def register(commands: Any, flags: argparse.ArgumentParser) -> None:
     """Add `cdr list` to `commands`."""
@@ -54,7 +48,7 @@ def register(commands: Any, flags: argparse.ArgumentParser) -> None:
     listing.add_argument(
         "--since",
         metavar="WHEN",
-        type=_since,
+        type=parse_since,
         help="calls started since: a time ('2024-05-06 08:00', local) or an age (90m, 1h, 2d)",
     )
     listing.add_argument("--line", metavar="NUMBER", help="calls from or to this line")
@@ -136,20 +130,6 @@ def _iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-
-
-def _since(text: str) -> float:
-    text = text.strip()
-    if _RELATIVE.fullmatch(text):
-        age = sum(int(n) * _SECONDS[unit] for n, unit in _UNIT.findall(text))
-        return time.time() - age
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"give a time ('2024-05-06 08:00') or an age (90m, 1h, 2d), not {text!r}"
-        ) from None
-    return moment.timestamp()  # a time without a zone is this machine's local time
 
 
 def _disposition(text: str) -> str:

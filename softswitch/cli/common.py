@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import NoReturn, TypeVar
@@ -23,6 +25,7 @@ __all__ = [
     "duration",
     "local_time",
     "out",
+    "parse_since",
     "report",
     "run_with_store",
     "settings_flags",
@@ -33,6 +36,10 @@ PROG = "softswitch"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 T = TypeVar("T")
+
+_RELATIVE = re.compile(r"(?:\d+[smhdw])+")
+_UNIT = re.compile(r"(\d+)([smhdw])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class CliError(Exception):
@@ -118,6 +125,22 @@ def duration(seconds: float) -> str:
 def local_time(seconds: float) -> str:
     """Epoch seconds as this machine's local time, to the second."""
     return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_since(text: str) -> float:
+    """A `--since` value as epoch seconds: a local time ('2024-05-06 08:00') or an age (90m,
+    1h, 2d, 1h30m)."""
+    text = text.strip()
+    if _RELATIVE.fullmatch(text):
+        age = sum(int(n) * _SECONDS[unit] for n, unit in _UNIT.findall(text))
+        return time.time() - age
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give a time ('2024-05-06 08:00') or an age (90m, 1h, 2d), not {text!r}"
+        ) from None
+    return moment.timestamp()  # a time without a zone is this machine's local time
 
 
 def out(text: str) -> None:

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from softswitch.config import ConfigError, Settings, load_settings
+from softswitch.queue import QueueError
 from softswitch.routing import DialplanError
 from softswitch.store import StoreError
 
-from . import cdr, dialplan, network
+from . import cdr, dialplan, network, operators, queues
 from .common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -42,10 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level=args.log_level,
             sip_host=getattr(args, "sip_host", None),
             sip_port=getattr(args, "sip_port", None),
+            http_host=getattr(args, "http_host", None),
+            http_port=getattr(args, "http_port", None),
         )
         _configure_logging(settings, quiet=args.command != "serve")
         return int(args.handler(args, settings) or EXIT_OK)
-    except (CliError, ConfigError, StoreError) as exc:
+    except (CliError, ConfigError, StoreError, QueueError) as exc:
         report(exc)
         return EXIT_FAILURE
     except DialplanError as exc:  # one file:line: reason per problem
@@ -67,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     network.register(commands, flags)
     dialplan.register(commands, flags)
     cdr.register(commands, flags)
+    operators.register(commands, flags)
+    queues.register(commands, flags)
     return parser
 
 

@@ -11,14 +11,17 @@ from .errors import (
     DatabaseUnavailableError,
     DuplicateExchangeError,
     DuplicateLineError,
+    DuplicateOperatorError,
     DuplicatePrefixError,
     InvalidValueError,
+    LineInUseError,
     MigrationError,
     StoreClosedError,
     StoreError,
     UnknownDialplanVersionError,
     UnknownExchangeError,
     UnknownLineError,
+    UnknownOperatorError,
 )
 from .migrate import Migration, apply_migrations, discover_migrations
 from .models import (
@@ -31,6 +34,8 @@ from .models import (
     ExchangeMode,
     Line,
 )
+from .operators import OperatorRow, PositionChange
+from .queue_calls import QueueCallRow, QueueConfigRow, QueueStatsRow, Taken
 from .store import Store, redact_url
 from .writer import WriterStats
 
@@ -44,20 +49,29 @@ __all__ = [
     "Disposition",
     "DuplicateExchangeError",
     "DuplicateLineError",
+    "DuplicateOperatorError",
     "DuplicatePrefixError",
     "EmbeddedDatabaseError",
     "Exchange",
     "ExchangeMode",
     "InvalidValueError",
     "Line",
+    "LineInUseError",
     "Migration",
     "MigrationError",
+    "OperatorRow",
+    "PositionChange",
+    "QueueCallRow",
+    "QueueConfigRow",
+    "QueueStatsRow",
     "Store",
     "StoreClosedError",
     "StoreError",
+    "Taken",
     "UnknownDialplanVersionError",
     "UnknownExchangeError",
     "UnknownLineError",
+    "UnknownOperatorError",
     "WriterStats",
     "apply_migrations",
     "discover_migrations",

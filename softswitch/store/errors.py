@@ -58,3 +58,21 @@ class UnknownDialplanVersionError(StoreError):
     def __init__(self, version: int) -> None:
         super().__init__(f"no dialplan version {version}")
         self.version = version
+
+
+class DuplicateOperatorError(StoreError):
+    def __init__(self, login: str) -> None:
+        super().__init__(f"operator {login} already exists")
+        self.login = login
+
+
+class UnknownOperatorError(StoreError):
+    def __init__(self, login: str) -> None:
+        super().__init__(f"no operator {login}")
+        self.login = login
+
+
+class LineInUseError(StoreError):
+    def __init__(self, number: str, by: str) -> None:
+        super().__init__(f"line {number} is the phone of {by}; remove or move them first")
+        self.number = number

@@ -2,11 +2,12 @@
 
 The schema's triggers send the channel `softswitch_lines` the number of every line inserted,
 updated or deleted, `softswitch_exchanges` the code of every exchange inserted, updated or
-deleted, and `softswitch_dialplan` the version of a dialplan made active. A `Listener` holds
-one connection of its own (not one of the pool), hands the payloads to a callback one at a
-time, in the order they came, and reconnects with backoff if the connection is lost;
-notifications sent meanwhile are lost, so after a reconnection it calls `on_resync` for the
-owner to reload what it keeps in memory.
+deleted, `softswitch_dialplan` the version of a dialplan made active, and `softswitch_queue`
+what changed in the operator queue (`call:ID:REV`, `operator:LOGIN:REV`, `config:QUEUE:REV`).
+A `Listener` holds one connection of its own (not one of the pool), hands the payloads to a
+callback one at a time, in the order they came, and reconnects with backoff if the connection
+is lost; notifications sent meanwhile are lost, so after a reconnection it calls `on_resync`
+for the owner to reload what it keeps in memory.
 """
 
 from __future__ import annotations
@@ -19,13 +20,20 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-__all__ = ["DIALPLAN_CHANNEL", "EXCHANGES_CHANNEL", "LINES_CHANNEL", "Listener"]
+__all__ = [
+    "DIALPLAN_CHANNEL",
+    "EXCHANGES_CHANNEL",
+    "LINES_CHANNEL",
+    "QUEUE_CHANNEL",
+    "Listener",
+]
 
 log = logging.getLogger(__name__)
 
 LINES_CHANNEL = "softswitch_lines"
 EXCHANGES_CHANNEL = "softswitch_exchanges"
 DIALPLAN_CHANNEL = "softswitch_dialplan"
+QUEUE_CHANNEL = "softswitch_queue"
 
 Callback = Callable[[str], Awaitable[None] | None]
 Resync = Callable[[], Awaitable[None] | None]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from . import dialplans
+from . import dialplans, operators, queue_calls
 from .cdrs import CdrWriter, CdrWriterStats, list_cdrs
 from .errors import (
     DatabaseUnavailableError,
@@ -18,6 +18,7 @@ from .errors import (
     DuplicateLineError,
     DuplicatePrefixError,
     InvalidValueError,
+    LineInUseError,
     UnknownExchangeError,
     UnknownLineError,
 )
@@ -25,12 +26,15 @@ from .listener import (
     DIALPLAN_CHANNEL,
     EXCHANGES_CHANNEL,
     LINES_CHANNEL,
+    QUEUE_CHANNEL,
     Callback,
     Listener,
     Resync,
 )
 from .migrate import Migration, apply_migrations
 from .models import Binding, CallRecord, DialplanVersion, Exchange, ExchangeMode, Line
+from .operators import OperatorRow, PositionChange
+from .queue_calls import QueueCallRow, QueueConfigRow, QueueStatsRow, Taken
 from .writer import BindingWriter, WriterStats
 
 __all__ = ["Store", "redact_url"]
@@ -43,6 +47,8 @@ _LINE_CLASS = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _HA1 = {"MD5": re.compile(r"[0-9a-f]{32}"), "SHA-256": re.compile(r"[0-9a-f]{64}")}
 _TRUNK_URI = re.compile(r"sips?:\S+", re.IGNORECASE)
 _MODES = ("automated", "manual")
+_LOGIN = re.compile(r"[a-z][a-z0-9._-]{0,31}")
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
 
 _UNAVAILABLE = (
@@ -247,8 +253,15 @@ class Store:
             raise UnknownLineError(number)
 
     async def remove_line(self, number: str) -> None:
-        """Remove a line and, with it, its bindings."""
-        row = await self._fetchrow("DELETE FROM lines WHERE number = $1 RETURNING number", number)
+        """Remove a line and, with it, its bindings. Raises `LineInUseError` while it is an
+        operator's phone."""
+        try:
+            row = await self._fetchrow(
+                "DELETE FROM lines WHERE number = $1 RETURNING number", number
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            users = [o.login for o in await self.list_operators() if o.line_number == number]
+            raise LineInUseError(number, ", ".join(users) or "an operator") from exc
         if row is None:
             raise UnknownLineError(number)
 
@@ -394,9 +407,158 @@ class Store:
     def writer_stats(self) -> WriterStats:
         return self._writer.stats
 
+    # -- operators -----------------------------------------------------------------------
+
+    async def add_operator(
+        self,
+        login: str,
+        line_number: str,
+        password_hash: str,
+        queues: Sequence[str] = (),
+        display_name: str | None = None,
+    ) -> OperatorRow:
+        """Add an operator whose phone is `line_number`. `password_hash` is an argon2 hash
+        (`softswitch.queue.accounts.hash_password`), never a password. Raises
+        `DuplicateOperatorError`, `UnknownLineError`, `InvalidValueError`."""
+        _check(_LOGIN, login, "login", "1-32 of a-z, 0-9, '.', '_' and '-', from a letter")
+        _check_queues(queues)
+        if not password_hash.startswith("$argon2"):
+            raise InvalidValueError("password_hash must be an argon2 hash")
+        with _database_errors():
+            return await operators.add(
+                self._pool, login, display_name, password_hash, line_number, queues
+            )
+
+    async def get_operator(self, login: str) -> OperatorRow | None:
+        with _database_errors():
+            return await operators.get(self._pool, login)
+
+    async def list_operators(self) -> list[OperatorRow]:
+        with _database_errors():
+            return await operators.list_all(self._pool)
+
+    async def remove_operator(self, login: str) -> None:
+        """Raises `UnknownOperatorError`."""
+        with _database_errors():
+            await operators.remove(self._pool, login)
+
+    async def set_operator_password(self, login: str, password_hash: str) -> None:
+        """Replace an operator's argon2 hash. Raises `UnknownOperatorError`."""
+        if not password_hash.startswith("$argon2"):
+            raise InvalidValueError("password_hash must be an argon2 hash")
+        with _database_errors():
+            await operators.set_password(self._pool, login, password_hash)
+
+    async def update_position(self, change: PositionChange) -> OperatorRow | None:
+        """Apply `change` if the operator's position is still `change.expected`; the operator
+        as it is now, or None if the position had changed (or the operator is gone)."""
+        with _database_errors():
+            return await operators.update_position(self._pool, change)
+
+    # -- the operator queue --------------------------------------------------------------
+
+    async def add_queue_call(self, row: QueueCallRow) -> QueueCallRow:
+        """Insert a queue call; the row as stored, with its id."""
+        _check(_QUEUE_NAME, row.queue, "queue name", "1-64 of A-Z, a-z, 0-9, _ . and -")
+        with _database_errors():
+            return await queue_calls.insert(self._pool, row)
+
+    async def update_queue_call(self, row: QueueCallRow, revision: int) -> QueueCallRow | None:
+        """Write the state, operator, times and outcome of `row` if the stored row is still at
+        `revision`; the row as stored, or None if it was changed meanwhile."""
+        with _database_errors():
+            return await queue_calls.update(self._pool, row, revision)
+
+    async def take_queue_call(
+        self,
+        id: int,
+        operator: str,
+        *,
+        from_states: Sequence[str],
+        state: str,
+        event: str,
+        now: float,
+        position: PositionChange,
+    ) -> Taken:
+        """Claim call `id` for `operator` (only if its state is one of `from_states`) and
+        change the operator's position, in one transaction: of concurrent claims exactly one
+        gets the call."""
+        with _database_errors():
+            return await queue_calls.take(
+                self._pool,
+                id,
+                operator,
+                from_states=from_states,
+                state=state,
+                event=event,
+                now=now,
+                position=position,
+            )
+
+    async def move_queue_call(
+        self, old: QueueCallRow, revision: int, new: QueueCallRow
+    ) -> tuple[QueueCallRow, QueueCallRow] | None:
+        """End `old` (if still at `revision`) and insert `new` in its place, in one
+        transaction: a call overflowing to another queue. None if `old` had changed."""
+        _check(_QUEUE_NAME, new.queue, "queue name", "1-64 of A-Z, a-z, 0-9, _ . and -")
+        with _database_errors():
+            return await queue_calls.move(self._pool, old, revision, new)
+
+    async def get_queue_call(self, id: int) -> QueueCallRow | None:
+        with _database_errors():
+            return await queue_calls.get(self._pool, id)
+
+    async def list_queue_calls(
+        self, queue: str | None = None, *, live: bool = True, limit: int = 1000
+    ) -> list[QueueCallRow]:
+        """The calls still in a queue (`live`: not ended), or the latest `limit` calls, oldest
+        first."""
+        with _database_errors():
+            return await queue_calls.list_calls(self._pool, queue=queue, live=live, limit=limit)
+
+    async def queue_stats_rows(self, queue: str | None, since: float) -> list[QueueStatsRow]:
+        """The calls that entered `queue` (or any queue) at or after `since`."""
+        with _database_errors():
+            return await queue_calls.stats_rows(self._pool, queue, since)
+
+    async def set_queue_config(self, config: QueueConfigRow) -> QueueConfigRow:
+        """Add or replace a queue's settings."""
+        _check(_QUEUE_NAME, config.queue, "queue name", "1-64 of A-Z, a-z, 0-9, _ . and -")
+        with _database_errors():
+            return await queue_calls.set_config(self._pool, config)
+
+    async def get_queue_config(self, queue: str) -> QueueConfigRow | None:
+        with _database_errors():
+            return await queue_calls.get_config(self._pool, queue)
+
+    async def list_queue_configs(self) -> list[QueueConfigRow]:
+        with _database_errors():
+            return await queue_calls.list_configs(self._pool)
+
+    async def remove_queue_config(self, queue: str) -> bool:
+        """Back to the defaults; False if the queue had no settings."""
+        with _database_errors():
+            return await queue_calls.remove_config(self._pool, queue)
+
+    async def listen_queue(
+        self, callback: Callback, *, on_resync: Resync | None = None
+    ) -> Callable[[], Awaitable[None]]:
+        """Call `callback(payload)` for each change to the queue, by any process:
+        `call:ID:REVISION` (a queue call), `operator:LOGIN:REVISION` (an operator or their
+        position), `config:QUEUE:REVISION` (a queue's settings). Delivery as for
+        `listen_lines`, until the store is closed or the function returned is awaited."""
+        listener = await self._listen(QUEUE_CHANNEL, callback, on_resync)
+
+        async def stop() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+                await listener.close()
+
+        return stop
+
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _listen(self, channel: str, callback: Callback, on_resync: Resync | None) -> None:
+    async def _listen(self, channel: str, callback: Callback, on_resync: Resync | None) -> Listener:
         listener = Listener(self._url, channel, callback, on_resync)
         try:
             await listener.start()
@@ -405,6 +567,7 @@ class Store:
                 f"cannot listen for changes: {_first_line(exc)}"
             ) from exc
         self._listeners.append(listener)
+        return listener
 
     async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         with _database_errors():
@@ -433,6 +596,13 @@ def _database_errors() -> Iterator[None]:
 def _check(pattern: re.Pattern[str], value: str, what: str, rule: str) -> None:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidValueError(f"{what} {value!r} is not valid ({rule})")
+
+
+def _check_queues(queues: Sequence[str]) -> None:
+    if isinstance(queues, str):
+        raise InvalidValueError("queues must be a list of queue names")
+    for queue in queues:
+        _check(_QUEUE_NAME, queue, "queue name", "1-64 of A-Z, a-z, 0-9, _ . and -")
 
 
 def _check_ha1s(ha1_md5: str | None, ha1_sha256: str | None) -> None:

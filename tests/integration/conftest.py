@@ -6,6 +6,7 @@ import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,9 @@ from softswitch.config import Settings
 from softswitch.server import Softswitch
 from softswitch.sip.digest import compute_ha1
 from softswitch.store import Store
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 REALM = "county.test"
 
@@ -26,6 +30,8 @@ def switch_settings(tmp_path: Path, **overrides: object) -> Settings:
         "node": "node-a",
         "min_expires": 2,
         "default_expires": 300,
+        "http_host": "127.0.0.1",
+        "http_port": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -77,3 +83,35 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         if record.levelno >= logging.ERROR
     ]
     assert not errors, "\n".join(caplog.text.splitlines()[-60:])
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("playwright (pip package playwright) is not installed")
+    if not CHROMIUM.exists():
+        pytest.skip(f"chromium (Debian package chromium) is not installed at {CHROMIUM}")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()

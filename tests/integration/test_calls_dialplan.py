@@ -60,9 +60,7 @@ async def test_apply_while_a_call_is_up_and_the_records_it_leaves(
 
     # the next call follows the new plan
     second = await alice.aio.call("alice", dial(switch, "5551002"))
-    ended = await alice.aio.wait_event(
-        "call_state", call=second, state="DISCONNECTED", timeout=5
-    )
+    ended = await alice.aio.wait_event("call_state", call=second, state="DISCONNECTED", timeout=5)
     assert ended["code"] == 410
 
     await switch.store.flush()

@@ -206,6 +206,7 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0001_foundation",
         "applied 0002_line_notifications",
         "applied 0003_dialplans_and_cdrs",
+        "applied 0004_operator_queue",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")

@@ -1,0 +1,194 @@
+"""The call benchmark: sipp UAC -> server -> sipp UAS, INVITE/100/180/200/ACK, 1 s, BYE/200,
+in rising steps, against the softswitch and then Kamailio with each allocator.
+
+The softswitch runs on a clean PostgreSQL with the benchmark network provisioned (call records
+on, as by default). sipp's calls come from the ORIG exchange's trunk address, so they are
+trusted like a peer exchange's; with `caller_auth`, the UAC is a line instead (on 127.0.0.2,
+since trust is by address) and answers a 407 challenge on every call.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from . import kamailio_cfg, procs, profile
+from .database import fresh_database
+from .load import Bench, Load, run_step
+from .options import Options
+from .progress import say, step_line
+from .provision import CALLED_NUMBER, injection_file, provision_network
+from .steps import Step, best_rate, doubling_rates, nice, sweep
+from .targets import Target, kamailio_path, start_kamailio, start_softswitch
+
+AUTH_CALLER_HOST = "127.0.0.2"
+
+
+def run_calls(options: Options) -> dict[str, Any]:
+    placement = procs.Placement.for_machine()
+    workdir = options.workdir / "calls"
+    uas_port, uac_port = procs.free_udp_port(), procs.free_udp_port()
+    result: dict[str, Any] = {"placement": placement.describe(), "targets": {}}
+    say(f"calls: {placement.describe()}")
+    with fresh_database(options.database_url) as database:
+        database.place(placement.load)
+        started = time.monotonic()
+        provision_network(
+            database.url,
+            workdir,
+            lines=options.lines,
+            uas_port=uas_port,
+            uac_port=None if options.caller_auth else uac_port,
+        )
+        result["provisioned"] = {
+            "lines": options.lines,
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        bench = Bench(workdir, placement, uas_port, uac_port, options.settle, database)
+        target = start_softswitch(database.url, workdir, placement.server)
+        try:
+            say(f"softswitch: pid {target.pid}, {target.describe_placement()}")
+            result["targets"]["softswitch"] = sweep_target(
+                target, softswitch_load(options, workdir), bench, options, flame=options.flame
+            )
+            result["targets"]["softswitch"]["placement"] = target.describe_placement()
+        finally:
+            target.stop()
+        result["postgresql"] = database.place(placement.load)
+    if options.kamailio and options.caller_auth:
+        result["kamailio"] = "not run: the Kamailio configuration does not authenticate calls"
+    elif options.kamailio and kamailio_path() is not None:
+        bench.database = None
+        for name, memory in kamailio_cfg.MEMORY_VARIANTS.items():
+            port = procs.free_udp_port()
+            target = start_kamailio(
+                kamailio_cfg.proxy(port, uas_port),
+                workdir,
+                placement.server,
+                name=name,
+                port=port,
+                memory=memory,
+            )
+            try:
+                say(f"{name}: pid {target.pid} {' '.join(memory)}, {target.describe_placement()}")
+                result["targets"][name] = sweep_target(
+                    target, Load("uac_call.xml", True, service=CALLED_NUMBER), bench, options
+                )
+                result["targets"][name]["placement"] = target.describe_placement()
+                result["targets"][name]["options"] = " ".join(memory) or "default allocator"
+            finally:
+                target.stop()
+    elif options.kamailio:
+        result["kamailio"] = "not run: kamailio is not installed"
+    result["ratios"] = ratios(result["targets"])
+    return result
+
+
+def softswitch_load(options: Options, workdir: Path) -> Load:
+    if not options.caller_auth:
+        return Load("uac_call.xml", True, service=CALLED_NUMBER)
+    injection = injection_file(workdir / "callers.csv", min(options.lines, 10_000))
+    return Load(
+        "uac_auth_call.xml", True, service=CALLED_NUMBER, injection=injection, host=AUTH_CALLER_HOST
+    )
+
+
+def sweep_target(
+    target: Target,
+    load: Load,
+    bench: Bench,
+    options: Options,
+    *,
+    half: bool = True,
+    flame: bool = False,
+) -> dict[str, Any]:
+    """The rising steps, with `half` the step at half the best rate (for latency), and with
+    `flame` a profiled step at 80 % of the best rate."""
+
+    def run(rate: float) -> Step:
+        step = run_step(target, load, rate, options.seconds, bench)
+        say(step_line(step))
+        return step
+
+    rates = options.rates or doubling_rates(options.start_rate, options.max_rate)
+    steps = sweep(run, rates, refine=options.refine)
+    best = best_rate(steps)
+    found: dict[str, Any] = {"steps": [s.as_dict() for s in steps], "best": best}
+    if half and best is not None:
+        half_rate = nice(best / 2)
+        at_half = next((s for s in steps if s.offered == half_rate), None) or run(half_rate)
+        found["half"] = at_half.as_dict()
+    if flame and best is not None:
+        found["profile"] = profiled_step(target, load, bench, options, nice(best * 0.8))
+    return found
+
+
+def profiled_step(
+    target: Target, load: Load, bench: Bench, options: Options, rate: float
+) -> dict[str, Any]:
+    """A step at `rate` with py-spy attached: a flame graph, then a raw profile to summarise."""
+    pyspy = shutil.which("py-spy")
+    if pyspy is None:
+        return {"skipped": "py-spy is not installed (pip install py-spy)"}
+    svg = options.results / f"{options.stamp}-flame.svg"
+    raw = options.workdir / "calls" / f"{options.stamp}-profile.txt"
+    record = profile.Recorder(pyspy, target.pid, bench.placement.load, options.flame_seconds)
+    seconds = options.seconds + 2 * options.flame_seconds + 5
+    step = run_step(target, load, rate, seconds, bench, during=lambda: record.start(svg, raw))
+    say(step_line(step) + "  (profiled)")
+    try:
+        record.finish()
+    except subprocess.SubprocessError as err:
+        return {"rate": rate, "step": step.as_dict(), "error": str(err)}
+    return {
+        "rate": rate,
+        "step": step.as_dict(),
+        "flame_graph": str(svg),
+        "summary": profile.summarise(raw),
+    }
+
+
+def ratios(targets: dict[str, Any]) -> dict[str, Any]:
+    """Softswitch ÷ each other target: best rate, CPU per call (or per registration) and
+    memory at the highest rate both passed, INVITE->180 latency at half of each one's best."""
+    ours = targets.get("softswitch")
+    if not ours:
+        return {}
+    found: dict[str, Any] = {}
+    for name, theirs in targets.items():
+        if name == "softswitch":
+            continue
+        entry: dict[str, Any] = {}
+        if ours.get("best") and theirs.get("best"):
+            entry["best_rate"] = round(ours["best"] / theirs["best"], 3)
+        common = _common_rate(ours["steps"], theirs["steps"])
+        if common is not None:
+            a, b = (_at(s["steps"], common) for s in (ours, theirs))
+            entry["at_rate"] = common
+            if a["server_cpu_us_per_call"] and b["server_cpu_us_per_call"]:
+                entry["cpu_per_call"] = round(
+                    a["server_cpu_us_per_call"] / b["server_cpu_us_per_call"], 2
+                )
+            if b["memory_bytes"]:
+                entry["memory"] = round(a["memory_bytes"] / b["memory_bytes"], 2)
+        ha, hb = ours.get("half"), theirs.get("half")
+        if ha and hb and ha["latency_180"]["p50"] and hb["latency_180"]["p50"]:
+            entry["latency_180_p50_at_half"] = round(
+                ha["latency_180"]["p50"] / hb["latency_180"]["p50"], 2
+            )
+        found[name] = entry
+    return found
+
+
+def _common_rate(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float | None:
+    passed = {s["offered"] for s in ours if s["passed"]} & {
+        s["offered"] for s in theirs if s["passed"]
+    }
+    return max(passed) if passed else None
+
+
+def _at(steps: list[dict[str, Any]], rate: float) -> dict[str, Any]:
+    return next(s for s in steps if s["offered"] == rate and s["passed"])

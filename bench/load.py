@@ -1,0 +1,157 @@
+"""Run one step: sipp offers a rate for a while against a running server, and the server, sipp
+and PostgreSQL are measured over it."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sipp
+from .database import Database
+from .meter import Measured, Reading
+from .procs import Placement
+from .steps import Latency, Step
+from .targets import Target
+
+CDR_COUNT = "SELECT count(*) FROM cdrs"
+
+
+@dataclass(frozen=True)
+class Load:
+    """What sipp offers: a UAC scenario, and whether a UAS answers behind the server."""
+
+    scenario: str
+    with_uas: bool
+    service: str | None = None
+    injection: Path | None = None
+    host: str = sipp.HOST  # the UAC's address
+
+
+@dataclass
+class Bench:
+    """What every step of a run shares."""
+
+    workdir: Path
+    placement: Placement
+    uas_port: int
+    uac_port: int
+    settle: float
+    database: Database | None = None  # measured and counted when the softswitch is the target
+
+
+def run_step(
+    target: Target,
+    load: Load,
+    rate: float,
+    seconds: float,
+    bench: Bench,
+    *,
+    during: Callable[[], None] | None = None,
+) -> Step:
+    """Offer `rate` per second for `seconds`; measure; then let the server become quiet."""
+    count = max(1, round(rate * seconds))
+    stepdir = bench.workdir / target.name / f"{rate:g}"
+    database = bench.database if target.name == "softswitch" else None
+    sipp_before = sipp.reaped_children_cpu()
+    uas = None
+    if load.with_uas:
+        uas_args = sipp.uas_args(bench.uas_port)
+        uas = sipp.start("uas", stepdir, "uas_call.xml", uas_args, bench.placement.load)
+        sipp.wait_bound(uas, bench.uas_port)
+    records_before = database.count(CDR_COUNT) if database is not None else None
+    before = Reading.take(target, bench.placement, database)
+    uac = sipp.start(
+        "uac",
+        stepdir,
+        load.scenario,
+        _uac_args(target, load, rate, count, seconds, bench),
+        bench.placement.load,
+    )
+    if during is not None:
+        during()
+    notes: list[str] = []
+    status = uac.wait(seconds * 2 + 90)
+    if status is None:
+        notes.append("sipp UAC did not finish in time and was stopped")
+        uac.quit(grace=5)
+    elif status not in (0, 1):  # 1: some calls failed
+        notes.append(f"sipp UAC exited with status {status}: {uac.trouble()[:300]}")
+    measured = Measured.between(before, Reading.take(target, bench.placement, database))
+    notes += measured.notes(bench.placement)
+    memory = target.memory_bytes()
+    if uas is not None:
+        uas.quit()
+    sipp_cpu = sipp.reaped_children_cpu() - sipp_before
+    if not target.alive():
+        notes.append(f"{target.name} exited during the step")
+    wait_quiet(target, bench.settle)
+    records = None
+    if database is not None and records_before is not None:
+        with contextlib.suppress(Exception):
+            records = database.count(CDR_COUNT) - records_before
+    stats = uac.stats()
+    successful = sipp.counter(stats, "SuccessfulCall")
+    failed = sipp.counter(stats, "FailedCall")
+    times = sipp.call_times(uac.log_file)
+    return Step(
+        target=target.name,
+        offered=rate,
+        seconds=seconds,
+        offered_count=count,
+        successful=successful,
+        failed=failed,
+        unfinished=max(0, count - successful - failed),
+        achieved=_achieved(successful, count, [t.sent for t in times], rate),
+        retransmissions=sipp.counter(stats, "Retransmissions"),
+        wall=round(measured.wall, 3),
+        server_cpu=round(measured.server_cpu, 3),
+        sipp_cpu=round(sipp_cpu, 3),
+        db_cpu=None if measured.db_cpu is None else round(measured.db_cpu, 3),
+        others_cpu=round(measured.others_cpu, 3),
+        steal=round(measured.steal, 3),
+        memory_bytes=memory,
+        udp_drops=measured.drops,
+        latency_100=Latency.of([t.trying for t in times]),
+        latency_180=Latency.of([t.ringing for t in times]),
+        records=records,
+        errors=uac.errors() if failed else "",
+        notes=notes,
+    )
+
+
+def _uac_args(
+    target: Target, load: Load, rate: float, count: int, seconds: float, bench: Bench
+) -> list[str]:
+    return sipp.uac_args(
+        target.port,
+        bench.uac_port,
+        rate=rate,
+        count=count,
+        timeout=seconds * 2 + 60,
+        service=load.service,
+        injection=load.injection,
+        host=load.host,
+    )
+
+
+def _achieved(successful: int, count: int, sent: list[float], rate: float) -> float:
+    """Calls completed per second of the time sipp took to offer them all."""
+    if len(sent) < 2 or count < 2:
+        return rate if successful >= count else 0.0
+    span = (max(sent) - min(sent)) * count / (count - 1)
+    return round(successful / span, 1) if span > 0 else 0.0
+
+
+def wait_quiet(target: Target, at_least: float, at_most: float = 45.0) -> None:
+    """Wait `at_least` seconds, then until the server uses under 5 % of a CPU (the work a step
+    left behind, such as transactions ending, is done), for at most `at_most` seconds."""
+    time.sleep(at_least)
+    deadline = time.monotonic() + at_most - at_least
+    while time.monotonic() < deadline and target.alive():
+        before = target.cpu_seconds()
+        time.sleep(1.0)
+        if target.cpu_seconds() - before < 0.05:
+            return

@@ -1,0 +1,52 @@
+"""What a benchmark run was asked for: the command line, as one value."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    seconds: float = 20.0  # load per step
+    settle: float = 5.0  # pause after each step
+    rates: list[float] | None = None  # None: doubling from start_rate
+    start_rate: float = 100.0
+    max_rate: float = 40_000.0
+    refine: int = 2  # steps halving the gap between the last pass and the first failure
+    lines: int = 10_000
+    bindings: int = 100_000
+    kamailio: bool = True
+    caller_auth: bool = False
+    flame: bool = False
+    flame_seconds: float = 20.0
+    routing_calls: int = 200_000
+    database_url: str | None = None
+    workdir: Path = field(default_factory=lambda: RESULTS / "tmp")
+    results: Path = RESULTS
+    stamp: str = ""
+
+    @classmethod
+    def quick_run(cls, **overrides: Any) -> Options:
+        values: dict[str, Any] = {
+            "quick": True,
+            "seconds": 4.0,
+            "settle": 2.0,
+            "bindings": 20_000,
+            "routing_calls": 50_000,
+            "flame_seconds": 10.0,
+            "refine": 1,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["workdir"] = str(self.workdir)
+        data["results"] = str(self.results)
+        data.pop("database_url")
+        return data

@@ -1,0 +1,294 @@
+"""The results as JSON (everything) and Markdown (the tables a reader wants)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .steps import MAX_LOSS, MIN_ACHIEVED
+
+
+def write(results: dict[str, Any], folder: Path, stamp: str) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path = folder / f"{stamp}.json"
+    json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    md_path = folder / f"{stamp}.md"
+    md_path.write_text(markdown(results))
+    return json_path, md_path
+
+
+def markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    out = [
+        f"# Softswitch benchmark, {machine['date']}",
+        "",
+        f"Command: `{results['command']}`",
+        "",
+        _table(
+            ["machine", ""],
+            [
+                ["CPUs (nproc)", machine["nproc"]],
+                ["CPU", machine["cpu_model"]],
+                ["kernel", machine["kernel"]],
+                ["memory", f"{machine['memory_gib']} GiB"],
+                ["load average at start", " ".join(map(str, machine["load_average"]))],
+                ["Python", machine["python"]],
+                ["uvloop", machine["uvloop"] or "not installed"],
+                ["Kamailio", machine["kamailio"] or "not installed"],
+                ["sipp", machine["sipp"] or "not installed"],
+            ],
+        ),
+    ]
+    if "calls" in results:
+        out += _calls(results["calls"])
+    if "register" in results:
+        out += _register(results["register"])
+    if "memory" in results:
+        out += _memory(results["memory"])
+    if "routing" in results:
+        out += _routing(results["routing"])
+    if results.get("chart"):
+        out += ["", f"Chart: `{results['chart']}`"]
+    return "\n".join(out) + "\n"
+
+
+def _calls(calls: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "## Calls",
+        "",
+        "sipp UAC -> server -> sipp UAS: INVITE, 100, 180, 200, ACK, 1 s, BYE, 200; ACK and BYE "
+        "loose-routed through the server. " + _criteria() + f" Placement: {calls['placement']}; "
+        f"PostgreSQL: {calls.get('postgresql', '-')}.",
+    ]
+    if calls.get("kamailio"):
+        out += ["", f"Kamailio: {calls['kamailio']}."]
+    summary = []
+    for name, target in calls["targets"].items():
+        out += ["", f"### {name}" + _options(target), ""]
+        out.append(_steps_table(target["steps"], latency=True, records=name == "softswitch"))
+        half = target.get("half")
+        summary.append(
+            [
+                name,
+                _n(target.get("best")),
+                _n(half["offered"]) if half else "-",
+                *(_lat(half, key) if half else "-" for key in ("latency_100", "latency_180")),
+            ]
+        )
+    out += [
+        "",
+        "### Best rate, and latency at half of it (ms, p50 / p95 / p99)",
+        "",
+        _table(["target", "best calls/s", "at calls/s", "INVITE->100", "INVITE->180"], summary),
+    ]
+    out += _ratios(calls.get("ratios", {}), "call")
+    profile = calls["targets"].get("softswitch", {}).get("profile")
+    if profile:
+        out += _profile(profile)
+    return out
+
+
+def _register(register: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "## Registrations",
+        "",
+        "sipp registers 10,000 lines in turn (a new Call-ID each time). "
+        + _criteria()
+        + f" Placement: {register['placement']}; PostgreSQL: {register.get('postgresql', '-')}. "
+        f"Bindings in PostgreSQL after the softswitch's run: {register.get('bindings_stored')}.",
+    ]
+    summary = []
+    for name, target in register["targets"].items():
+        out += ["", f"### {name} (authentication: {target.get('auth', '-')})", ""]
+        out.append(_steps_table(target["steps"], latency=False, records=False, unit="REGISTER"))
+        summary.append([name, target.get("auth", "-"), _n(target.get("best"))])
+    out += ["", _table(["target", "authentication", "best REGISTER/s"], summary)]
+    out += _ratios(register.get("ratios", {}), "REGISTER")
+    return out
+
+
+def _memory(memory: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            label,
+            _mib(memory[key]["rss_bytes"]),
+            _mib(memory[key]["peak_rss_bytes"]),
+            memory[key]["start_seconds"],
+        ]
+        for label, key in (
+            ("no lines", "empty"),
+            (f"{memory['lines']} lines", "with_lines"),
+            (f"{memory['lines']} lines, {memory['bindings_stored']} bindings", "with_bindings"),
+        )
+    ]
+    return [
+        "",
+        "## Memory with registered bindings",
+        "",
+        f"The node loads every line's credentials and every unexpired binding at start. "
+        f"About {memory['bytes_per_line']} bytes per line and {memory['bytes_per_binding']} "
+        "bytes per binding.",
+        "",
+        _table(["database holds", "RSS MiB", "peak RSS MiB", "start s"], rows),
+    ]
+
+
+def _routing(routing: dict[str, Any]) -> list[str]:
+    if "error" in routing:
+        return ["", "## Routing", "", f"failed: {routing['error']}"]
+    rows = [
+        [label, routing[key]["median_us"], routing[key]["p99_us"]]
+        for label, key in (("compiled plan", "compiled"), ("in-order walk", "in_order_walk"))
+        if key in routing
+    ]
+    return [
+        "",
+        "## Routing decision",
+        "",
+        f"{routing['rules']} rules (bench/routing.py), {routing['decisions']} decisions on the "
+        f"server CPU; loaded in {routing.get('load_seconds')} s, compiled in "
+        f"{routing.get('compile_ms')} ms.",
+        "",
+        _table(["Router.route()", "median µs", "p99 µs"], rows),
+    ]
+
+
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+def _steps_table(
+    steps: Sequence[dict[str, Any]], *, latency: bool, records: bool, unit: str = "call"
+) -> str:
+    columns: list[Column] = [
+        ("offered/s", lambda s: _n(s["offered"])),
+        ("achieved/s", lambda s: s["achieved"]),
+        ("ok", lambda s: s["successful"]),
+        ("failed", lambda s: s["failed"]),
+        ("unfinished", lambda s: s["unfinished"]),
+        ("retrans", lambda s: s["retransmissions"]),
+        ("UDP drops", lambda s: s["udp_drops"]),
+        ("server CPU", lambda s: f"{s['server_load']:.0%}"),
+        (f"µs CPU/{unit}", lambda s: s["server_cpu_us_per_call"]),
+    ]
+    if records:
+        columns.append((f"PG µs/{unit}", lambda s: s["db_cpu_us_per_call"]))
+    columns += [
+        ("sipp+PG CPU", lambda s: f"{s['load_side_load']:.0%}"),
+        ("others on server CPU", lambda s: f"{s['others_load']:.0%}"),
+        ("memory MiB", lambda s: _mib(s["memory_bytes"])),
+    ]
+    if latency:
+        columns += [
+            ("INVITE->100 p50/p99 ms", lambda s: _pair(s["latency_100"])),
+            ("INVITE->180 p50/p99 ms", lambda s: _pair(s["latency_180"])),
+        ]
+    if records:
+        columns.append(("CDRs", lambda s: s["records"]))
+    columns.append(("pass", _verdict))
+    rows = [[get(step) for _, get in columns] for step in steps]
+    notes = [
+        f"- {_n(step['offered'])}/s: {'; '.join(step['notes'])}" for step in steps if step["notes"]
+    ]
+    table = _table([name for name, _ in columns], rows)
+    return "\n".join([table, "", *notes]) if notes else table
+
+
+def _verdict(step: dict[str, Any]) -> str:
+    return "yes" if step["passed"] else "**no**"
+
+
+def _ratios(ratios: dict[str, Any], unit: str) -> list[str]:
+    if not ratios:
+        return []
+    rows = []
+    for name, r in ratios.items():
+        rows.append(
+            [
+                name,
+                r.get("best_rate", "-"),
+                _n(r["at_rate"]) if "at_rate" in r else "-",
+                r.get("cpu_per_call", "-"),
+                r.get("memory", "-"),
+                r.get("latency_180_p50_at_half", "-"),
+            ]
+        )
+    return [
+        "",
+        "### softswitch ÷ reference (above 1: the softswitch needs more, or reaches higher for "
+        "the best rate)",
+        "",
+        _table(
+            [
+                "reference",
+                "best rate",
+                "compared at /s",
+                f"CPU per {unit}",
+                "memory",
+                "INVITE->180 p50 at half best",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _profile(profile: dict[str, Any]) -> list[str]:
+    if "skipped" in profile or "error" in profile:
+        return ["", f"Profile: {profile.get('skipped') or profile.get('error')}"]
+    summary = profile.get("summary", {})
+    out = [
+        "",
+        f"### Where the softswitch's time goes at {_n(profile['rate'])} calls/s (py-spy)",
+        "",
+        f"Flame graph: `{profile['flame_graph']}`. Shares of {summary.get('samples', 0)} "
+        "samples of a second py-spy run (100 Hz) during the same step.",
+        "",
+        _table(["innermost frame in", "% of samples"], summary.get("layers", [])),
+        "",
+        _table(["function (self)", "%"], summary.get("self", [])),
+        "",
+        _table(["function (inclusive)", "%"], summary.get("inclusive", [])),
+    ]
+    return out
+
+
+def _options(target: dict[str, Any]) -> str:
+    return f" ({target['options']})" if target.get("options") else ""
+
+
+def _criteria() -> str:
+    return (
+        f"A step passes with failed + unfinished calls under {MAX_LOSS:.1%} and at least "
+        f"{MIN_ACHIEVED:.0%} of the offered rate achieved."
+    )
+
+
+def _lat(step: dict[str, Any], key: str) -> str:
+    lat = step[key]
+    if not lat["count"]:
+        return "-"
+    return f"{lat['p50']:.2f} / {lat['p95']:.2f} / {lat['p99']:.2f}"
+
+
+def _pair(lat: dict[str, Any]) -> str:
+    return "-" if not lat["count"] else f"{lat['p50']:.2f} / {lat['p99']:.2f}"
+
+
+def _n(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}"
+
+
+def _mib(value: int | None) -> str:
+    return "-" if not value else f"{value / 2**20:.1f}"
+
+
+def _table(head: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(str(h) for h in head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        lines.append("| " + " | ".join("-" if v is None else str(v) for v in row) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""The routing decision benchmark (`bench/routing.py`, a 10,000-rule dialplan) run on the server
+CPU, its printed figures parsed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .options import Options
+from .progress import say
+
+REPO = Path(__file__).resolve().parent.parent
+_LOADED = re.compile(r"(\d+) rules: loaded and validated in ([\d.]+) s, compiled in (\d+) ms")
+_TIMING = re.compile(r"(route\(\), [\w -]+?)\s+median\s+([\d.]+) µs\s+p99\s+([\d.]+) µs")
+
+
+def run_routing(options: Options, rules: int = 10_000) -> dict[str, Any]:
+    placement = procs.Placement.for_machine()
+    argv = [sys.executable, "-m", "bench.routing", "--rules", str(rules)]
+    argv += ["--calls", str(options.routing_calls)]
+    say(f"routing: {rules} rules, {options.routing_calls} decisions")
+    done = subprocess.run(
+        procs.taskset(placement.server, argv),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-2000:]}
+    result: dict[str, Any] = {"rules": rules, "decisions": options.routing_calls}
+    loaded = _LOADED.search(done.stdout)
+    if loaded:
+        result["load_seconds"] = float(loaded.group(2))
+        result["compile_ms"] = int(loaded.group(3))
+    for label, median, p99 in _TIMING.findall(done.stdout):
+        key = "compiled" if "compiled" in label else "in_order_walk"
+        result[key] = {"median_us": float(median), "p99_us": float(p99)}
+    say("  " + done.stdout.strip().replace("\n", "\n  "))
+    return result

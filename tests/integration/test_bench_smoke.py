@@ -1,0 +1,60 @@
+"""The call benchmark (`python -m bench calls`) runs end to end against a real softswitch and a
+real PostgreSQL: a few seconds at a low rate, no Kamailio. It checks that the driver produces
+a well-formed result and that no call failed, not how fast anything was."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import machine, report
+from bench.calls import run_calls
+from bench.options import Options
+
+pytestmark = pytest.mark.integration
+
+RATE = 20.0
+SECONDS = 3.0
+
+
+async def test_call_benchmark_runs_against_a_real_softswitch(
+    sipp: str, database_url: str, tmp_path: Path
+) -> None:
+    options = Options(
+        seconds=SECONDS,
+        settle=0.5,
+        rates=[RATE],
+        refine=0,
+        lines=20,
+        kamailio=False,
+        database_url=database_url,
+        workdir=tmp_path / "work",
+        results=tmp_path,
+        stamp="smoke",
+    )
+    calls = await asyncio.to_thread(run_calls, options)
+
+    softswitch = calls["targets"]["softswitch"]
+    first = softswitch["steps"][0]
+    assert first["target"] == "softswitch"
+    assert first["offered"] == RATE
+    assert first["offered_count"] == int(RATE * SECONDS)
+    assert first["failed"] == 0, first["errors"]
+    assert first["unfinished"] == 0
+    assert first["successful"] == first["offered_count"]
+    assert first["passed"]
+    assert softswitch["best"] == RATE
+    assert first["server_cpu"] > 0 and first["server_cpu_us_per_call"] > 0
+    assert first["memory_bytes"] > 0
+    assert first["latency_180"]["count"] == first["successful"]
+    assert first["records"] is not None  # call records are counted in PostgreSQL
+    for step in softswitch["steps"]:  # the step at half the best rate, for latency
+        assert step["failed"] == 0 and step["unfinished"] == 0, step["errors"]
+
+    results = {"command": "test", "machine": machine.describe(), "calls": calls}
+    json_path, md_path = report.write(results, tmp_path, "smoke")
+    assert json.loads(json_path.read_text())["calls"]["targets"]["softswitch"]["best"] == RATE
+    assert "### softswitch" in md_path.read_text()
