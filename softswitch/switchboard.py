@@ -68,6 +68,7 @@ class Switchboard:
         self._tasks: set[asyncio.Task[None]] = set()
         if queue_service is not None:
             queue_service.on_overflow(self._overflowed)
+            queue_service.on_take(self._taken)
 
     # -- from the call service ---------------------------------------------------------------
 
@@ -123,6 +124,17 @@ class Switchboard:
                     headers.append(("Retry-After", str(turned_away.retry_after)))
                 self.legs.reject(held, turned_away.status, turned_away.reason, headers)
             self._forget(entry.id)
+
+    async def _taken(self, call: QueueCall, position: Position) -> None:
+        """An operator (on any node) took a call this node holds: ring their phone."""
+        held_id = self._by_call_id.get(call.call_id)
+        if held_id is None:
+            return
+        try:
+            self.take(held_id, position.login, position.line)
+        except LookupError as err:
+            assert self.queue_service is not None
+            await self.queue_service.mark_returned(call.id, note=f"operator's phone: {err}")
 
     def _overflowed(self, overflowed: Overflowed) -> None:
         """A queue limit sent a call away: answer its caller (unless it moved queues)."""
@@ -319,9 +331,10 @@ class ConsoleActions:
         return held
 
     async def take(self, call: QueueCall, operator: Position) -> None:
-        if operator.line is None:
-            raise OperatorUnreachable(f"operator {operator.login} has no phone line")
-        self.switchboard.take(self._held(call), operator.login, operator.line)
+        """The queue service rings the phone through `on_take` on the node holding the call;
+        here only refuse at once when the operator's phone is not registered anywhere."""
+        if not self.switchboard.location.bindings(operator.line, time.time()):
+            raise OperatorUnreachable(f"no phone registered for line {operator.line}")
 
     async def connect(self, call: QueueCall, operator: Position, number: str) -> None:
         self.switchboard.connect(self._held(call), operator.login, number)
