@@ -82,6 +82,7 @@ class CallService:
         self._lines: dict[str, Line] = {}
         self._exchanges: dict[str, Exchange] = {}
         self._trusted: dict[str, str] = {}  # source address -> exchange code
+        self._trunk_users: dict[str, Exchange] = {}  # digest user of a peer exchange
         self.queue_handler: QueueHandler | None = None
 
     # -- the network as the database has it ----------------------------------------------------
@@ -102,6 +103,7 @@ class CallService:
                 if uri is not None and _is_ip(uri.host):
                     trusted[uri.host.strip("[]")] = exchange.code
         self._trusted = trusted
+        self._trunk_users = {e.trunk_username: e for e in exchanges if e.trunk_username}
 
     # -- admission -------------------------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class CallService:
         auth = self.authenticator.authenticate(
             request.header_values("proxy-authorization") or None,
             request.method,
-            self.lookup_ha1,
+            self._ha1,
             now,
         )
         if auth.outcome is AuthOutcome.BAD_REQUEST:
@@ -130,12 +132,27 @@ class CallService:
                 to_tag=new_tag(),
                 headers=[("Proxy-Authenticate", value) for value in auth.challenges],
             )
+        peer_exchange = self._trunk_users.get(auth.username or "")
+        if peer_exchange is not None and self.lookup_ha1(auth.username or "", "MD5") is None:
+            # a peer exchange's call: its callers are its own subscribers, not our lines
+            request.remove_header("proxy-authorization")
+            return Admission(f"trunk:{peer_exchange.code}")
         from_uri = request.from_addr.uri
         if not isinstance(from_uri, SipURI) or from_uri.user != auth.username:
             return make_response(request, 403, "Not your line", to_tag=new_tag())
         # §22.3: credentials for our realm go no further
         request.remove_header("proxy-authorization")
         return Admission(auth.username or "")
+
+    def _ha1(self, username: str, algorithm: str) -> str | None:
+        """A line's HA1, else a peer exchange's trunk credentials."""
+        ha1 = self.lookup_ha1(username, algorithm)
+        if ha1 is not None:
+            return ha1
+        exchange = self._trunk_users.get(username)
+        if exchange is None:
+            return None
+        return exchange.trunk_ha1_md5 if algorithm == "MD5" else exchange.trunk_ha1_sha256
 
     # -- routing ---------------------------------------------------------------------------------
 

@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 
 from softswitch.config import Settings
 from softswitch.sip.digest import compute_ha1
-from softswitch.store import Binding, Exchange, Line, Store, UnknownLineError
+from softswitch.store import (
+    Binding,
+    Exchange,
+    Line,
+    Store,
+    UnknownExchangeError,
+    UnknownLineError,
+)
 
 from .common import EXIT_OK, CliError, address, duration, out, run_with_store, table
 
@@ -61,6 +68,15 @@ def register(commands: Any, flags: argparse.ArgumentParser) -> None:
     add.set_defaults(handler=_exchange_add)
     listing = exchange_commands.add_parser("list", parents=[flags], help="list exchanges")
     listing.set_defaults(handler=_exchange_list)
+    trunk_password = exchange_commands.add_parser(
+        "set-trunk-password",
+        parents=[flags],
+        help="digest credentials the peer exchange may authenticate its calls with",
+    )
+    trunk_password.add_argument("code", metavar="CODE", type=str.upper)
+    trunk_password.add_argument("--username", required=True, help="the peer's digest user name")
+    _add_password_flags(trunk_password, allow_none=False)
+    trunk_password.set_defaults(handler=_exchange_set_trunk_password)
 
     line = commands.add_parser("line", help="subscriber lines")
     line_commands = line.add_subparsers(dest="line_command", metavar="COMMAND", required=True)
@@ -209,6 +225,23 @@ def _line_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _exchange_set_trunk_password(args: argparse.Namespace, settings: Settings) -> int:
+    async def action(store: Store) -> None:
+        if await store.get_exchange(args.code) is None:
+            raise UnknownExchangeError(args.code)
+        password = _read_password(args, f"trunk {args.username}")
+        await store.set_trunk_credentials(
+            args.code,
+            args.username,
+            compute_ha1(args.username, settings.realm, password, "MD5"),
+            compute_ha1(args.username, settings.realm, password, "SHA-256"),
+        )
+
+    run_with_store(settings, action)
+    out(f"trunk credentials of exchange {args.code} set (user {args.username})")
+    return EXIT_OK
+
+
 def _line_remove(args: argparse.Namespace, settings: Settings) -> int:
     run_with_store(settings, lambda store: store.remove_line(args.number))
     out(f"removed line {args.number}")
@@ -272,7 +305,8 @@ def _read_password(args: argparse.Namespace, number: str) -> str:
         return password
     if not sys.stdin.isatty():
         raise CliError("no terminal to ask for the password; use --password-stdin")
-    password = getpass.getpass(f"SIP password for line {number}: ")
+    who = number if number.startswith("trunk ") else f"line {number}"
+    password = getpass.getpass(f"SIP password for {who}: ")
     if not password:
         raise CliError("the password must not be empty")
     if getpass.getpass("Again: ") != password:

@@ -23,6 +23,10 @@ class Exchange:
     mode: ExchangeMode = "automated"
     trunk_uris: tuple[str, ...] = ()
     created_at: float | None = None
+    # digest credentials the peer exchange may authenticate its calls with
+    trunk_username: str | None = None
+    trunk_ha1_md5: str | None = field(default=None, repr=False)
+    trunk_ha1_sha256: str | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:

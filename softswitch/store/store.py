@@ -60,7 +60,7 @@ _UNAVAILABLE = (
 )
 
 _EXCHANGE_COLUMNS = """
-    code, name, prefix, mode, trunk_uris,
+    code, name, prefix, mode, trunk_uris, trunk_username, trunk_ha1_md5, trunk_ha1_sha256,
     extract(epoch FROM created_at)::float8 AS created_at
 """
 _LINE_COLUMNS = """
@@ -179,6 +179,29 @@ class Store:
             f"SELECT {_EXCHANGE_COLUMNS} FROM exchanges WHERE code = $1", code
         )
         return None if row is None else _exchange(row)
+
+    async def set_trunk_credentials(
+        self, code: str, username: str | None, ha1_md5: str | None, ha1_sha256: str | None
+    ) -> None:
+        """The digest credentials a peer exchange authenticates its calls with (all `None`
+        to take them away). Raises `UnknownExchangeError`, `InvalidValueError`."""
+        _check_ha1s(ha1_md5, ha1_sha256)
+        try:
+            row = await self._fetchrow(
+                """
+                UPDATE exchanges
+                SET trunk_username = $2, trunk_ha1_md5 = $3, trunk_ha1_sha256 = $4
+                WHERE code = $1 RETURNING code
+                """,
+                code,
+                username,
+                ha1_md5,
+                ha1_sha256,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise InvalidValueError(f"trunk user {username} is taken by another exchange") from exc
+        if row is None:
+            raise UnknownExchangeError(code)
 
     # -- lines ---------------------------------------------------------------------------
 
@@ -627,6 +650,9 @@ def _exchange(row: asyncpg.Record) -> Exchange:
         mode=row["mode"],
         trunk_uris=tuple(row["trunk_uris"]),
         created_at=row["created_at"],
+        trunk_username=row["trunk_username"],
+        trunk_ha1_md5=row["trunk_ha1_md5"],
+        trunk_ha1_sha256=row["trunk_ha1_sha256"],
     )
 
 

@@ -207,9 +207,25 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0002_line_notifications",
         "applied 0003_dialplans_and_cdrs",
         "applied 0004_operator_queue",
+        "applied 0005_trunk_credentials",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")
+
+
+async def test_trunk_credentials_of_a_peer_exchange(cli: Cli) -> None:
+    await cli("exchange", "add", "BIR", "--name", "Birchwood", "--prefix", "5552")
+    code, out, err = await cli(
+        "exchange", "set-trunk-password", "BIR", "--username", "birchwood", "--password-stdin",
+        stdin="trunk-secret\n",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert out == "trunk credentials of exchange BIR set (user birchwood)\n"
+    code, out, err = await cli(
+        "exchange", "set-trunk-password", "NOPE", "--username", "x", "--password-stdin",
+        stdin="secret\n",
+    )  # fmt: skip
+    assert code == 1 and err.count("\n") == 1 and "NOPE" in err
 
 
 async def test_usage_and_connection_errors(cli: Cli, tmp_path: Path) -> None:
