@@ -142,7 +142,9 @@ class Softswitch:
         self.queue_service = QueueService(self.store, self.settings.node)
         await self.queue_service.start()
         self.queue_legs = QueueLegs(self.endpoint, local.host, self.sip_port, self.calls.next_hop)
-        self.switchboard = Switchboard(self.queue_legs, self.location, self.queue_service)
+        self.switchboard = Switchboard(
+            self.queue_legs, self.location, self.queue_service, self.recorder
+        )
         self.queue_legs.events = self.switchboard
         self.calls.queue_handler = self.switchboard
         if self.settings.http_port is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .dialog import HeldCall, QueueLegs
+from .proxy.records import CallRecorder
 from .queue import Position, QueueCall, QueueOverflow, QueueService
 from .queue.service import Overflowed
 from .registrar import LocationService
@@ -59,8 +60,10 @@ class Switchboard:
         legs: QueueLegs,
         location: LocationService,
         queue_service: QueueService | None = None,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self.legs = legs
+        self.recorder = recorder
         self.location = location
         self.queue_service = queue_service
         self._waiting: dict[int, Waiting] = {}
@@ -99,6 +102,8 @@ class Switchboard:
         self._waiting[held.id] = entry
         self._by_call_id[entry.call_id] = held.id
         log.info("queued: %s for %s (queue %s)", caller, number, target.queue)
+        if self.recorder is not None:
+            self.recorder.call_queued(entry.call_id, entry.enqueued_at)
         if self.queue_service is not None:
             self._spawn(self._enqueue(entry))
 
@@ -242,6 +247,8 @@ class Switchboard:
         entry = self._waiting.get(call.id)
         if entry is not None:
             entry.state = "with operator"
+        if self.recorder is not None:
+            self.recorder.call_taken(call.call_id, time.time())
 
     def operator_failed(self, call: HeldCall, status: int) -> None:
         entry = self._waiting.get(call.id)
@@ -254,6 +261,10 @@ class Switchboard:
         entry = self._waiting.get(call.id)
         if entry is not None:
             entry.state = "connected"
+        if self.recorder is not None:
+            destination = call.dest_invite.request_uri if call.dest_invite is not None else None
+            number = getattr(destination, "user", None) or str(destination or "")
+            self.recorder.call_connected(call.call_id, number, time.time())
         self._tell("mark_connected", call)
 
     def connect_failed(self, call: HeldCall, status: int) -> None:
@@ -275,6 +286,9 @@ class Switchboard:
         return None
 
     def ended(self, call: HeldCall, by: str) -> None:
+        if self.recorder is not None:
+            who = "caller" if by == "caller" else "callee" if by == "destination" else by
+            self.recorder.call_ended(call.call_id, who, time.time())
         entry = self._forget(call.id)
         if entry is None:
             return

@@ -74,7 +74,19 @@ class _Call:
     """One call in progress. Plain slots, no references to other objects: no cycles for the
     garbage collector to chase."""
 
-    __slots__ = ("answered_at", "call_id", "caller", "dialed", "number", "route", "rule", "started")
+    __slots__ = (
+        "answered_at",
+        "call_id",
+        "caller",
+        "connected_to",
+        "dialed",
+        "number",
+        "queue_wait",
+        "queued_at",
+        "route",
+        "rule",
+        "started",
+    )
 
     def __init__(
         self,
@@ -94,6 +106,9 @@ class _Call:
         self.rule = rule
         self.started = started
         self.answered_at: float | None = None
+        self.queued_at: float | None = None  # held for an operator since
+        self.queue_wait: float | None = None
+        self.connected_to: str | None = None
 
 
 class CallRecorder:
@@ -142,15 +157,26 @@ class CallRecorder:
             self._sweep(now)
             return
         del self._calls[call_id]
-        self._write(
-            call, disposition_for(status), status=status, reason=reason or None, ended_at=now
-        )
+        disposition = disposition_for(status)
+        if call.queued_at is not None and status == _CANCELLED:
+            disposition = "abandoned in queue"
+            call.queue_wait = now - call.queued_at
+        self._write(call, disposition, status=status, reason=reason or None, ended_at=now)
         self._sweep(now)
 
     def call_ended(self, call_id: str, by: str, now: float) -> None:
         call = self._calls.pop(call_id, None)
         if call is not None:
-            if call.answered_at is not None:
+            if call.connected_to is not None:
+                self._write(
+                    call,
+                    "connected by operator",
+                    status=200,
+                    ended_at=now,
+                    ended_by=by,
+                    note=f"connected to {call.connected_to}",
+                )
+            elif call.answered_at is not None:
                 self._write(call, "answered", status=200, ended_at=now, ended_by=by)
             else:  # a BYE before any 2xx: not a call that was answered
                 disposition: Disposition = "cancelled" if by == "caller" else "failed"
@@ -158,6 +184,29 @@ class CallRecorder:
                     call, disposition, ended_at=now, ended_by=by, note="ended before an answer"
                 )
         self._sweep(now)
+
+    # -- the switchboard -------------------------------------------------------------------
+
+    def call_queued(self, call_id: str, now: float) -> None:
+        """The call waits for an operator (182 Queued)."""
+        call = self._calls.get(call_id)
+        if call is not None and call.queued_at is None:
+            call.queued_at = now
+
+    def call_taken(self, call_id: str, now: float) -> None:
+        """An operator answered the queued caller: the queue wait ends, the call is answered."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        if call.queued_at is not None and call.queue_wait is None:
+            call.queue_wait = now - call.queued_at
+        self.call_answered(call_id, now)
+
+    def call_connected(self, call_id: str, number: str, now: float) -> None:
+        """The operator connected the caller to `number`."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            call.connected_to = number
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -236,6 +285,7 @@ class CallRecorder:
             node=self._node,
             note=note,
             ended_by=ended_by,
+            queue_wait_seconds=call.queue_wait,
         )
         try:
             self._store.record_cdr(record)

@@ -43,6 +43,7 @@ COLUMNS = (
     "node",
     "note",
     "ended_by",
+    "queue_wait_seconds",
 )
 
 _SELECT = """
@@ -50,7 +51,7 @@ SELECT id, call_id, caller, dialed, number, rule, route,
        extract(epoch FROM started_at)::float8 AS started_at,
        extract(epoch FROM answered_at)::float8 AS answered_at,
        extract(epoch FROM ended_at)::float8 AS ended_at,
-       disposition, status, reason, node, note, ended_by
+       disposition, status, reason, node, note, ended_by, queue_wait_seconds
 FROM cdrs
 """
 
@@ -298,6 +299,7 @@ def _row(record: CallRecord) -> tuple[object, ...]:
         record.node,
         record.note,
         record.ended_by,
+        record.queue_wait_seconds,
     )
 
 

@@ -98,7 +98,16 @@ class DialplanVersion:
     active: bool = False
 
 
-Disposition = Literal["answered", "busy", "no answer", "rejected", "failed", "cancelled"]
+Disposition = Literal[
+    "answered",
+    "busy",
+    "no answer",
+    "rejected",
+    "failed",
+    "cancelled",
+    "abandoned in queue",
+    "connected by operator",
+]
 DISPOSITIONS: tuple[Disposition, ...] = (
     "answered",
     "busy",
@@ -106,6 +115,8 @@ DISPOSITIONS: tuple[Disposition, ...] = (
     "rejected",
     "failed",
     "cancelled",
+    "abandoned in queue",
+    "connected by operator",
 )
 
 
@@ -133,6 +144,7 @@ class CallRecord:
     reason: str | None = None
     note: str | None = None
     ended_by: str | None = None
+    queue_wait_seconds: float | None = None  # a switchboard call: until an operator answered
     id: int | None = None
 
     @property

@@ -208,6 +208,7 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0003_dialplans_and_cdrs",
         "applied 0004_operator_queue",
         "applied 0005_trunk_credentials",
+        "applied 0006_switchboard_records",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")

@@ -67,7 +67,8 @@ async def test_a_caller_who_hangs_up_while_waiting_is_abandoned(
     await wait_until(lambda: board.switchboard.waiting() == [])  # type: ignore[union-attr]
     await board.store.flush()
     records = await board.store.list_cdrs(line="5553001")
-    assert [r.disposition for r in records] == ["cancelled"]
+    assert [r.disposition for r in records] == ["abandoned in queue"]
+    assert records[0].status == 487 and records[0].queue_wait_seconds is not None
 
 
 async def test_the_operator_connects_the_caller_and_leaves(
@@ -109,6 +110,12 @@ async def test_the_operator_connects_the_caller_and_leaves(
 
     await callee.aio.hangup(at_callee["call"])
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+    await board.store.flush()
+    (record,) = await board.store.list_cdrs(line="5553001")
+    assert record.disposition == "connected by operator"
+    assert record.note == "connected to 5551003" and record.ended_by == "callee"
+    assert record.queue_wait_seconds is not None and record.queue_wait_seconds >= 0
+    assert record.duration_seconds is not None and record.duration_seconds > 1.0
 
 
 async def caller_with_operator(
