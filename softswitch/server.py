@@ -141,6 +141,11 @@ class Softswitch:
         self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
         self.queue_service = QueueService(self.store, self.settings.node)
         await self.queue_service.start()
+        orphans = await self.queue_service.fail_orphans(
+            note="the switchboard restarted; the caller's call was lost"
+        )
+        if orphans:
+            log.warning("%d queued calls of a previous run marked failed", len(orphans))
         self.queue_legs = QueueLegs(self.endpoint, local.host, self.sip_port, self.calls.next_hop)
         self.switchboard = Switchboard(
             self.queue_legs, self.location, self.queue_service, self.recorder

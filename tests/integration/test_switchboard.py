@@ -226,3 +226,28 @@ async def test_callers_waiting_when_the_node_stops_get_a_final_answer(
     assert ended["code"] == 503
     rejected = caller.sip_messages("rx", status=503)
     assert any("Retry-After: 30" in m["msg"] for m in rejected)
+
+
+async def test_a_restart_leaves_no_ghost_in_the_queue(
+    fresh_database_url: str, tmp_path: Any, phone_agent_factory: Any
+) -> None:
+    from .conftest import provision, switch_settings
+
+    first = await Softswitch.open(switch_settings(tmp_path), fresh_database_url)
+    await provision(first.store, ("5551001", "one-secret"))
+    await first.store.add_exchange("CED", "Cedar Falls", "5553", "manual")
+    await first.store.add_line("5553001", "CED", "Cedar Falls 3001", jack_label="J-7")
+    await first.start()
+    caller = await registered(phone_agent_factory, first, "caller", "5551001", "one-secret")
+    call = await caller.aio.call("caller", dial(first, "5553001"))
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    assert first.queue_service is not None
+    await wait_until(lambda: len(first.queue_service.waiting()) == 1)  # type: ignore[union-attr]
+    await first.stop()  # the waiting caller is told 503 (see above); the entry must not linger
+    second = await Softswitch.open(switch_settings(tmp_path), fresh_database_url)
+    await second.start()
+    try:
+        assert second.queue_service is not None
+        assert second.queue_service.waiting() == []
+    finally:
+        await second.stop()
