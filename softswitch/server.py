@@ -37,6 +37,7 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, NOTIFY, UPDATE, INF
 ACCEPT = "application/sdp"
 SUPPORTED = "path, outbound"
 EXPIRY_SWEEP_SECONDS = 5.0
+RELOAD_DELAY = 0.1  # seconds to gather a burst of line or exchange changes into one reload
 
 
 def new_tag() -> str:
@@ -99,6 +100,8 @@ class Softswitch:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopped = False
+        self._reloader: asyncio.Task[None] | None = None
+        self._reload_wanted = False
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -169,6 +172,8 @@ class Softswitch:
         if self._stopped:
             return
         self._stopped = True
+        if self._reloader is not None:
+            self._reloader.cancel()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -251,7 +256,7 @@ class Softswitch:
         await self.reload_network()
 
     async def _exchange_changed(self, code: str) -> None:
-        await self.reload_network()
+        self._reload_soon()
 
     async def _line_changed(self, number: str) -> None:
         """A line was added, changed or removed by another process (NOTIFY)."""
@@ -262,7 +267,23 @@ class Softswitch:
                 self.location.remove_line(number)
         else:
             self.credentials[number] = (line.ha1_md5, line.ha1_sha256)
-        await self.reload_network()
+        self._reload_soon()
+
+    def _reload_soon(self) -> None:
+        """Coalesce a burst of changes (10,000 lines provisioned) into a few reloads: one now
+        or shortly, and one more at the end if changes kept coming meanwhile."""
+        self._reload_wanted = True
+        if self._reloader is None or self._reloader.done():
+            self._reloader = asyncio.get_running_loop().create_task(self._reload_when_quiet())
+
+    async def _reload_when_quiet(self) -> None:
+        while self._reload_wanted:
+            self._reload_wanted = False
+            await asyncio.sleep(RELOAD_DELAY)
+            try:
+                await self.reload_network()
+            except Exception as err:  # a reload must not die with the database for a moment
+                log.warning("could not reload exchanges and lines: %s", err)
 
     async def _sweep_expired(self) -> None:
         while True:
