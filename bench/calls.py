@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,11 @@ def run_calls(options: Options) -> dict[str, Any]:
             try:
                 say(f"{name}: pid {target.pid} {' '.join(memory)}, {target.describe_placement()}")
                 result["targets"][name] = sweep_target(
-                    target, Load("uac_call.xml", True, service=CALLED_NUMBER), bench, options
+                    target,
+                    Load("uac_call.xml", True, service=CALLED_NUMBER),
+                    bench,
+                    options,
+                    also=[result["targets"]["softswitch"]["best"]],
                 )
                 result["targets"][name]["placement"] = target.describe_placement()
                 result["targets"][name]["options"] = " ".join(memory) or "default allocator"
@@ -104,8 +109,10 @@ def sweep_target(
     *,
     half: bool = True,
     flame: bool = False,
+    also: Sequence[float | None] = (),
 ) -> dict[str, Any]:
-    """The rising steps, with `half` the step at half the best rate (for latency), and with
+    """The rising steps; steps at the rates `also` (another target's best, to compare at the
+    same load) if not run yet; with `half` the step at half the best rate (for latency); with
     `flame` a profiled step at 80 % of the best rate."""
 
     def run(rate: float) -> Step:
@@ -116,11 +123,18 @@ def sweep_target(
     rates = options.rates or doubling_rates(options.start_rate, options.max_rate)
     steps = sweep(run, rates, refine=options.refine)
     best = best_rate(steps)
-    found: dict[str, Any] = {"steps": [s.as_dict() for s in steps], "best": best}
+    for rate in also:
+        if rate is not None and all(s.offered != rate for s in steps):
+            steps.append(run(rate))
+    found: dict[str, Any] = {"best": best}
     if half and best is not None:
         half_rate = nice(best / 2)
-        at_half = next((s for s in steps if s.offered == half_rate), None) or run(half_rate)
+        at_half = next((s for s in steps if s.offered == half_rate), None)
+        if at_half is None:
+            at_half = run(half_rate)
+            steps.append(at_half)
         found["half"] = at_half.as_dict()
+    found["steps"] = [s.as_dict() for s in steps]
     if flame and best is not None:
         found["profile"] = profiled_step(target, load, bench, options, nice(best * 0.8))
     return found
@@ -147,13 +161,14 @@ def profiled_step(
         "rate": rate,
         "step": step.as_dict(),
         "flame_graph": str(svg),
-        "summary": profile.summarise(raw),
+        "summary": profile.summarise(raw, options.flame_seconds),
     }
 
 
 def ratios(targets: dict[str, Any]) -> dict[str, Any]:
-    """Softswitch ÷ each other target: best rate, CPU per call (or per registration) and
-    memory at the highest rate both passed, INVITE->180 latency at half of each one's best."""
+    """Softswitch ÷ each other target: best rate; CPU per call (or per registration) and memory
+    at the highest rate both passed, and each at its own best rate; INVITE->180 latency at half
+    of each one's best rate."""
     ours = targets.get("softswitch")
     if not ours:
         return {}
@@ -164,16 +179,14 @@ def ratios(targets: dict[str, Any]) -> dict[str, Any]:
         entry: dict[str, Any] = {}
         if ours.get("best") and theirs.get("best"):
             entry["best_rate"] = round(ours["best"] / theirs["best"], 3)
+            a, b = (_at(s["steps"], s["best"]) for s in (ours, theirs))
+            entry["cpu_per_call_at_each_best"] = _ratio(a, b, "server_cpu_us_per_call")
         common = _common_rate(ours["steps"], theirs["steps"])
         if common is not None:
             a, b = (_at(s["steps"], common) for s in (ours, theirs))
             entry["at_rate"] = common
-            if a["server_cpu_us_per_call"] and b["server_cpu_us_per_call"]:
-                entry["cpu_per_call"] = round(
-                    a["server_cpu_us_per_call"] / b["server_cpu_us_per_call"], 2
-                )
-            if b["memory_bytes"]:
-                entry["memory"] = round(a["memory_bytes"] / b["memory_bytes"], 2)
+            entry["cpu_per_call"] = _ratio(a, b, "server_cpu_us_per_call")
+            entry["memory"] = _ratio(a, b, "memory_bytes")
         ha, hb = ours.get("half"), theirs.get("half")
         if ha and hb and ha["latency_180"]["p50"] and hb["latency_180"]["p50"]:
             entry["latency_180_p50_at_half"] = round(
@@ -181,6 +194,10 @@ def ratios(targets: dict[str, Any]) -> dict[str, Any]:
             )
         found[name] = entry
     return found
+
+
+def _ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
+    return round(a[key] / b[key], 2) if a.get(key) and b.get(key) else None
 
 
 def _common_rate(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float | None:

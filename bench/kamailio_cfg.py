@@ -9,9 +9,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 READY = "Listening on"
 
-MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+MODULE_DIRS = [
+    *sorted(Path("/usr/lib").glob("*-linux-gnu/kamailio/modules")),
+    Path("/usr/lib/kamailio/modules"),
+    Path("/usr/lib64/kamailio/modules"),
+    Path("/usr/local/lib64/kamailio/modules"),
+    Path("/usr/local/lib/kamailio/modules"),
+]
+
+
+def modules_dir() -> str:
+    """Where the installed Kamailio keeps its modules (Debian's multiarch folder first)."""
+    found = next((d for d in MODULE_DIRS if (d / "tm.so").exists()), MODULE_DIRS[0])
+    return f"{found}/"
+
 
 # The allocators compared: Kamailio's default (q_malloc, 64 MB of shared memory and 8 MB of
 # private memory per process); TLSF for the shared memory, 4 GB of it (`-x` leaves each
@@ -35,7 +50,7 @@ auto_aliases=no
 dns=no
 rev_dns=no
 listen=udp:127.0.0.1:{port}
-mpath="{MODULES}"
+mpath="{modules_dir()}"
 {loads}
 """
 

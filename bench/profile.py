@@ -1,10 +1,13 @@
 """py-spy on the softswitch under load: a flame graph (SVG), then a raw profile of collapsed
 stacks that is summarised here (the functions the samples were in, and the layers).
 
-py-spy samples without stopping the process (`--nonblocking`): stopping it 100 times a second
-slows it enough to fail calls near the top rate, and on this kind of VM it then counts idle
-threads as busy. A sample whose innermost Python frame is the event loop's `Runner.run` is
-time spent in uvloop's C code (polling, receiving datagrams, running timers)."""
+Only samples of a thread holding the GIL are kept (`--gil`). Without it, py-spy counted the
+idle thread-pool and libuv threads as busy on this kind of VM, and with `--nonblocking` it put
+most samples in the event loop itself. uvloop polls without the GIL, so what remains is the
+time the softswitch runs Python code or C code called from it, and the count of samples over
+those possible is the share of a CPU it used. A sample whose innermost Python frame is the
+event loop's `Runner.run` is time in uvloop's C code holding the GIL (receiving datagrams,
+running callbacks and timers)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Any
 from . import procs
 
 RAMP_UP = 3.0  # seconds of load before sampling starts
+RATE = 100  # samples a second
 _LINE = re.compile(r":\d+\)$")
 
 # Where a sample's innermost frame is, by the file it comes from, first match wins.
@@ -66,8 +70,8 @@ class Recorder:
     def _run(self, svg: Path, raw: Path) -> None:
         time.sleep(RAMP_UP)
         for path, form in ((svg, "flamegraph"), (raw, "raw")):
-            argv = [self.pyspy, "record", "--pid", str(self.pid), "--nonblocking"]
-            argv += ["--rate", "100", "--duration", str(int(self.seconds))]
+            argv = [self.pyspy, "record", "--pid", str(self.pid), "--gil"]
+            argv += ["--rate", str(RATE), "--duration", str(int(self.seconds))]
             argv += ["--format", form, "-o", str(path)]
             try:
                 done = subprocess.run(
@@ -83,9 +87,10 @@ class Recorder:
                 self._errors.append(f"py-spy ({form}): {done.stderr.strip()[-300:]}")
 
 
-def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
+def summarise(raw: Path, seconds: float, top: int = 15) -> dict[str, Any]:
     """Shares of the samples: by innermost function (self), by function anywhere on the stack
-    (inclusive), and by layer of the innermost softswitch-or-library frame."""
+    (inclusive), and by layer of the innermost softswitch-or-library frame; and the share of a
+    CPU the samples stand for."""
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     layers: Counter[str] = Counter()
@@ -111,8 +116,12 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
     def shares(counter: Counter[str], n: int) -> list[tuple[str, float]]:
         return [(name, round(100 * c / total, 1)) for name, c in counter.most_common(n)]
 
+    everywhere = [frame for frame, count in anywhere.items() if count >= 0.99 * total]
+    for frame in everywhere:  # the entry point and the event loop: in every sample
+        del anywhere[frame]
     return {
         "samples": total,
+        "cpu_share": round(total / (RATE * seconds), 3),
         "self": shares(own, top),
         "inclusive": shares(anywhere, top),
         "layers": shares(layers, len(LAYERS) + 1),

@@ -84,7 +84,12 @@ def run_register(options: Options) -> dict[str, Any]:
             try:
                 say(f"{name}: pid {target.pid} -x tlsf, {target.describe_placement()}")
                 found = sweep_target(
-                    target, Load(scenario, False, injection=injection), bench, options, half=False
+                    target,
+                    Load(scenario, False, injection=injection),
+                    bench,
+                    options,
+                    half=False,
+                    also=[result["targets"]["softswitch"]["best"]],
                 )
                 found["auth"] = (
                     "digest (MD5), usrloc in memory" if auth else "none, usrloc in memory"

@@ -50,7 +50,7 @@ def markdown(results: dict[str, Any]) -> str:
     if "routing" in results:
         out += _routing(results["routing"])
     if results.get("chart"):
-        out += ["", f"Chart: `{results['chart']}`"]
+        out += ["", f"Chart: `{Path(results['chart']).name}` (beside this file)"]
     return "\n".join(out) + "\n"
 
 
@@ -204,34 +204,33 @@ def _verdict(step: dict[str, Any]) -> str:
 def _ratios(ratios: dict[str, Any], unit: str) -> list[str]:
     if not ratios:
         return []
-    rows = []
-    for name, r in ratios.items():
-        rows.append(
-            [
-                name,
-                r.get("best_rate", "-"),
-                _n(r["at_rate"]) if "at_rate" in r else "-",
-                r.get("cpu_per_call", "-"),
-                r.get("memory", "-"),
-                r.get("latency_180_p50_at_half", "-"),
-            ]
-        )
+    rows = [
+        [
+            name,
+            r.get("best_rate"),
+            _n(r.get("at_rate")),
+            r.get("cpu_per_call"),
+            r.get("memory"),
+            r.get("cpu_per_call_at_each_best"),
+            r.get("latency_180_p50_at_half"),
+        ]
+        for name, r in ratios.items()
+    ]
+    head = [
+        "reference",
+        "best rate",
+        "same load, /s",
+        f"CPU per {unit} there",
+        "memory there",
+        f"CPU per {unit}, each at its best",
+        "INVITE->180 p50 at half best",
+    ]
     return [
         "",
-        "### softswitch ÷ reference (above 1: the softswitch needs more, or reaches higher for "
-        "the best rate)",
+        "### softswitch ÷ reference (best rate: below 1, the softswitch reaches less; CPU, "
+        "memory, latency: above 1, the softswitch needs more)",
         "",
-        _table(
-            [
-                "reference",
-                "best rate",
-                "compared at /s",
-                f"CPU per {unit}",
-                "memory",
-                "INVITE->180 p50 at half best",
-            ],
-            rows,
-        ),
+        _table(head, rows),
     ]
 
 
@@ -243,8 +242,10 @@ def _profile(profile: dict[str, Any]) -> list[str]:
         "",
         f"### Where the softswitch's time goes at {_n(profile['rate'])} calls/s (py-spy)",
         "",
-        f"Flame graph: `{profile['flame_graph']}`. Shares of {summary.get('samples', 0)} "
-        "samples of a second py-spy run (100 Hz) during the same step.",
+        f"Flame graph: `{Path(profile['flame_graph']).name}` (beside this file). "
+        "Below, shares of the "
+        f"{summary.get('samples', 0)} samples (100 Hz, threads holding the GIL: "
+        f"{summary.get('cpu_share', 0):.0%} of a CPU) of a second py-spy run in the same step.",
         "",
         _table(["innermost frame in", "% of samples"], summary.get("layers", [])),
         "",

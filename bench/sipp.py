@@ -17,6 +17,7 @@ from . import procs
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 HOST = "127.0.0.1"
+OPEN_FILES = 1 << 20
 
 
 def sipp_path() -> str | None:
@@ -112,8 +113,19 @@ def start(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=workdir,
+            preexec_fn=_more_files,
         )
     return Sipp(name, process, files["stat.csv"], files["log"], files["errors"], files["screen"])
+
+
+def _more_files() -> None:
+    """sipp wants a file descriptor per open call (for media): raise the limit (root may raise
+    the hard limit too)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def wait_bound(sipp: Sipp, port: int, timeout: float = 5.0) -> None:
@@ -142,11 +154,12 @@ def uac_args(
     injection: Path | None = None,
     host: str = HOST,
 ) -> list[str]:
-    """A UAC offering `count` calls at `rate` per second, open loop (no limit on open calls
-    that would slow it down), giving up after `timeout` seconds."""
+    """A UAC offering `count` calls at `rate` per second, open loop (the limit on open calls,
+    ten seconds' worth, is only reached by a server far behind), giving up after `timeout`
+    seconds."""
     args = [f"{HOST}:{server_port}", "-i", host, "-p", str(local_port)]
     args += ["-mi", host, "-mp", str(procs.free_udp_port())]
-    args += ["-r", f"{rate:g}", "-m", str(count), "-l", str(int(rate * 60) + 1000)]
+    args += ["-r", f"{rate:g}", "-m", str(count), "-l", str(int(rate * 10) + 1000)]
     args += ["-timeout", f"{int(timeout)}s", "-timeout_error"]
     args += ["-max_recv_loops", "10000", "-max_sched_loops", "10000"]
     if service is not None:
@@ -158,29 +171,39 @@ def uac_args(
 
 @dataclass(frozen=True, slots=True)
 class CallTimes:
-    """One call as its <log> action saw it: when the INVITE left, and after how many seconds
-    its 100 and its 180 came (None: not received)."""
+    """One call (or registration) as its <log> action saw it: when its first request left and
+    when its final answer came (epoch seconds), and after how many seconds its 100 and its 180
+    came (None: not received)."""
 
     sent: float
+    done: float
     trying: float | None
     ringing: float | None
 
 
 def call_times(log: Path) -> list[CallTimes]:
-    """Parse the lines `s0 u0 [s1 u1 [s2 u2]]` written by the scenarios' <log> action."""
+    """Parse the lines `s0 u0 s3 u3 [s1 u1 s2 u2]` written by the scenarios' <log> action:
+    sent, done, 100 and 180 as seconds and microseconds (0 0: not received)."""
     found: list[CallTimes] = []
     with contextlib.suppress(FileNotFoundError), log.open() as file:
         for line in file:
             values = [float(v) for v in line.split()]
-            if len(values) < 2:
+            if len(values) < 4:
                 continue
             sent = values[0] + values[1] / 1e6
-            later = [
-                (values[i] + values[i + 1] / 1e6 - sent) if values[i] > 0 else None
+            stamps = [
+                values[i] + values[i + 1] / 1e6 if values[i] > 0 else None
                 for i in range(2, len(values) - 1, 2)
-            ]
-            later += [None, None]
-            found.append(CallTimes(sent, later[0], later[1]))
+            ] + [None, None]
+            done, trying, ringing = stamps[0], stamps[1], stamps[2]
+            found.append(
+                CallTimes(
+                    sent,
+                    done if done is not None else sent,
+                    None if trying is None else trying - sent,
+                    None if ringing is None else ringing - sent,
+                )
+            )
     return found
 
 

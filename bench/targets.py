@@ -81,6 +81,7 @@ def start_softswitch(
     }
     argv = [sys.executable, "-m", "softswitch", "serve", "--sip-host", "127.0.0.1"]
     argv += ["--sip-port", str(port), "--database-url", database_url]
+    argv += ["--http-host", "127.0.0.1", "--http-port", "0"]  # the console on any free port
     with log.open("wb") as out:
         process = subprocess.Popen(
             procs.taskset(cpus, argv), stdout=out, stderr=subprocess.STDOUT, env=env
