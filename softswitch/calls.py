@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from .proxy import TRUNK_FAILOVER, Admission, LocalAddress, Routing, Target, new_tag
-from .registrar import LocationService
+from .registrar import LocationService, peer_of
 from .routing import (
     Caller,
     Directory,
@@ -219,7 +219,7 @@ class CallService:
         return [
             Target(
                 b.contact,
-                Peer(b.source_transport, b.source_host, b.source_port, None, b.local_port),
+                peer_of(b),
                 q=b.q,
                 group=groups.index(b.q),
                 route=b.path,
@@ -276,13 +276,7 @@ class CallService:
     def next_hop(self, uri: SipURI) -> Peer | None:
         binding = self.location.find_contact(str(uri))
         if binding is not None:
-            return Peer(
-                binding.source_transport,
-                binding.source_host,
-                binding.source_port,
-                None,
-                binding.local_port,
-            )
+            return peer_of(binding)
         host = uri.params.get("maddr") or uri.host
         if not _is_ip(host):
             return None

@@ -18,11 +18,10 @@ from .dialog import HeldCall, QueueLegs
 from .proxy.records import CallRecorder
 from .queue import Position, QueueCall, QueueOverflow, QueueService
 from .queue.service import Overflowed
-from .registrar import LocationService
+from .registrar import LocationService, peer_of
 from .routing import QueueTarget
 from .sip import Request
 from .transaction import ServerTransaction
-from .transport import Peer
 
 log = logging.getLogger(__name__)
 
@@ -175,13 +174,7 @@ class Switchboard:
         if not bindings:
             raise OperatorUnreachable(f"no phone registered for line {operator_line}")
         binding = bindings[0]
-        peer = Peer(
-            binding.source_transport,
-            binding.source_host,
-            binding.source_port,
-            None,
-            binding.local_port,
-        )
+        peer = peer_of(binding)
         where = f" ({entry.jack_label})" if entry.jack_label else ""
         display = f"{entry.caller_display} for {entry.dialed}{where}"
         entry.state = "offered"
@@ -226,13 +219,7 @@ class Switchboard:
         if not bindings:
             raise OperatorUnreachable(f"no phone registered for line {number}")
         binding = bindings[0]
-        peer = Peer(
-            binding.source_transport,
-            binding.source_host,
-            binding.source_port,
-            None,
-            binding.local_port,
-        )
+        peer = peer_of(binding)
         entry.state = "connecting"
         self.legs.connect(held, binding.contact, peer, entry.caller_display)
         return entry

@@ -10,6 +10,19 @@ import heapq
 from collections.abc import Iterable
 
 from ..store import Binding
+from ..transport import Peer
+
+
+def peer_of(binding: Binding) -> Peer:
+    """Where a registered phone is reached: the address and listener its REGISTER came from
+    (behind NAT that is not its Contact)."""
+    return Peer(
+        binding.source_transport,
+        binding.source_host,
+        binding.source_port,
+        None,
+        binding.local_port,
+    )
 
 
 class LocationService:
