@@ -56,34 +56,31 @@ def run_step(
     stepdir = bench.workdir / target.name / f"{rate:g}"
     database = bench.database if target.name == "softswitch" else None
     sipp_before = sipp.reaped_children_cpu()
-    uas = None
-    if load.with_uas:
-        uas_args = sipp.uas_args(bench.uas_port)
-        uas = sipp.start("uas", stepdir, "uas_call.xml", uas_args, bench.placement.load)
-        sipp.wait_bound(uas, bench.uas_port)
-    records_before = database.count(CDR_COUNT) if database is not None else None
-    before = Reading.take(target, bench.placement, database)
-    uac = sipp.start(
-        "uac",
-        stepdir,
-        load.scenario,
-        _uac_args(target, load, rate, count, seconds, bench),
-        bench.placement.load,
-    )
-    if during is not None:
-        during()
-    notes: list[str] = []
-    status = uac.wait(seconds * 2 + 90)
-    if status is None:
-        notes.append("sipp UAC did not finish in time and was stopped")
-        uac.quit(grace=5)
-    elif status not in (0, 1):  # 1: some calls failed
-        notes.append(f"sipp UAC exited with status {status}: {uac.trouble()[:300]}")
-    measured = Measured.between(before, Reading.take(target, bench.placement, database))
-    notes += measured.notes(bench.placement)
-    memory = target.memory_bytes()
-    if uas is not None:
-        uas.quit()
+    running: list[sipp.Sipp] = []
+    try:
+        if load.with_uas:
+            uas_args = sipp.uas_args(bench.uas_port)
+            running.append(
+                sipp.start("uas", stepdir, "uas_call.xml", uas_args, bench.placement.load)
+            )
+            sipp.wait_bound(running[0], bench.uas_port)
+        records_before = database.count(CDR_COUNT) if database is not None else None
+        before = Reading.take(target, bench.placement, database)
+        uac_args = _uac_args(target, load, rate, count, seconds, bench)
+        uac = sipp.start("uac", stepdir, load.scenario, uac_args, bench.placement.load)
+        running.append(uac)
+        if during is not None:
+            during()
+        notes = _wait_for(uac, seconds * 2 + 90)
+        measured = Measured.between(before, Reading.take(target, bench.placement, database))
+        notes += measured.notes(bench.placement)
+        memory = target.memory_bytes()
+        for process in running:
+            process.quit()
+    except BaseException:  # interrupted: leave no sipp behind
+        for process in running:
+            process.stop()
+        raise
     sipp_cpu = sipp.reaped_children_cpu() - sipp_before
     if not target.alive():
         notes.append(f"{target.name} exited during the step")
@@ -120,6 +117,17 @@ def run_step(
         errors=uac.errors() if failed else "",
         notes=notes,
     )
+
+
+def _wait_for(uac: sipp.Sipp, timeout: float) -> list[str]:
+    """Wait for the UAC to end its calls; what went wrong, if anything."""
+    status = uac.wait(timeout)
+    if status is None:
+        uac.quit(grace=5)
+        return ["sipp UAC did not finish in time and was stopped"]
+    if status not in (0, 1):  # 1: some calls failed
+        return [f"sipp UAC exited with status {status}: {uac.trouble()[:300]}"]
+    return []
 
 
 def _uac_args(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,7 +28,23 @@ def describe() -> dict[str, Any]:
         "asyncpg": _version("asyncpg"),
         "kamailio": kamailio_version(),
         "sipp": sipp_version(),
+        "softswitch": _revision(),
     }
+
+
+def _revision() -> str | None:
+    """The commit measured, `-dirty` when the working tree differs from it."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
 
 
 def _cpu_model() -> str:

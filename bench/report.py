@@ -38,6 +38,7 @@ def markdown(results: dict[str, Any]) -> str:
                 ["uvloop", machine["uvloop"] or "not installed"],
                 ["Kamailio", machine["kamailio"] or "not installed"],
                 ["sipp", machine["sipp"] or "not installed"],
+                ["softswitch revision", machine.get("softswitch") or "unknown"],
             ],
         ),
     ]

@@ -57,6 +57,10 @@ class Sipp:
         """Ask it to finish its calls and exit (SIGUSR1), then stop it by its PID."""
         return procs.stop(self.process, grace=grace, sig=signal.SIGUSR1)
 
+    def stop(self) -> int:
+        """Stop it now, by its PID."""
+        return procs.stop(self.process, grace=3)
+
     def stats(self) -> dict[str, str]:
         """The last row of its statistics file (cumulative counters end in `(C)`)."""
         try:

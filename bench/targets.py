@@ -77,6 +77,8 @@ def start_softswitch(
         "SOFTSWITCH_REALM": REALM,
         "SOFTSWITCH_NODE": "bench",
         "SOFTSWITCH_DATA_DIR": str(workdir / "data"),
+        "SOFTSWITCH_HTTP_HOST": "127.0.0.1",  # the operator console: loopback, any free port
+        "SOFTSWITCH_HTTP_PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
     argv = [sys.executable, "-m", "softswitch", "serve", "--sip-host", "127.0.0.1"]
