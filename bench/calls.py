@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .options import Options
 from .progress import say, step_line
 from .provision import CALLED_NUMBER, injection_file, provision_network
 from .steps import Step, best_rate, doubling_rates, nice, sweep
-from .targets import Target, kamailio_path, start_kamailio, start_softswitch
+from .targets import Server, Target, kamailio_path, start_kamailio, start_softswitch
 
 AUTH_CALLER_HOST = "127.0.0.2"
 
@@ -49,15 +50,13 @@ def run_calls(options: Options) -> dict[str, Any]:
             "seconds": round(time.monotonic() - started, 1),
         }
         bench = Bench(workdir, placement, uas_port, uac_port, options.settle, database)
-        target = start_softswitch(database.url, workdir, placement.server)
-        try:
-            say(f"softswitch: pid {target.pid}, {target.describe_placement()}")
+        port = procs.free_udp_port()
+        start = partial(start_softswitch, database.url, workdir, placement.server, port=port)
+        with Server(start) as server:
+            say(f"softswitch: pid {server.target.pid}, {server.target.describe_placement()}")
             result["targets"]["softswitch"] = sweep_target(
-                target, softswitch_load(options, workdir), bench, options, flame=options.flame
+                server, softswitch_load(options, workdir), bench, options, flame=options.flame
             )
-            result["targets"]["softswitch"]["placement"] = target.describe_placement()
-        finally:
-            target.stop()
         result["postgresql"] = database.place(placement.load)
     if options.kamailio and options.caller_auth:
         result["kamailio"] = "not run: the Kamailio configuration does not authenticate calls"
@@ -65,27 +64,26 @@ def run_calls(options: Options) -> dict[str, Any]:
         bench.database = None
         for name, memory in kamailio_cfg.MEMORY_VARIANTS.items():
             port = procs.free_udp_port()
-            target = start_kamailio(
-                kamailio_cfg.proxy(port, uas_port),
+            config = kamailio_cfg.proxy(port, uas_port)
+            start = partial(
+                start_kamailio,
+                config,
                 workdir,
                 placement.server,
                 name=name,
                 port=port,
                 memory=memory,
             )
-            try:
-                say(f"{name}: pid {target.pid} {' '.join(memory)}, {target.describe_placement()}")
+            with Server(start) as server:
+                say(f"{name}: pid {server.target.pid} {' '.join(memory)}")
                 result["targets"][name] = sweep_target(
-                    target,
+                    server,
                     Load("uac_call.xml", True, service=CALLED_NUMBER),
                     bench,
                     options,
                     also=[result["targets"]["softswitch"]["best"]],
                 )
-                result["targets"][name]["placement"] = target.describe_placement()
                 result["targets"][name]["options"] = " ".join(memory) or "default allocator"
-            finally:
-                target.stop()
     elif options.kamailio:
         result["kamailio"] = "not run: kamailio is not installed"
     result["ratios"] = ratios(result["targets"])
@@ -102,7 +100,7 @@ def softswitch_load(options: Options, workdir: Path) -> Load:
 
 
 def sweep_target(
-    target: Target,
+    server: Server,
     load: Load,
     bench: Bench,
     options: Options,
@@ -113,11 +111,15 @@ def sweep_target(
 ) -> dict[str, Any]:
     """The rising steps; steps at the rates `also` (another target's best, to compare at the
     same load) if not run yet; with `half` the step at half the best rate (for latency); with
-    `flame` a profiled step at 80 % of the best rate."""
+    `flame` a profiled step at 80 % of the best rate. The server is restarted after a failed
+    step."""
 
     def run(rate: float) -> Step:
-        step = run_step(target, load, rate, options.seconds, bench)
+        step = run_step(server.target, load, rate, options.seconds, bench)
         say(step_line(step))
+        if not step.passed:
+            server.restart()
+            say(f"  {server.target.name} restarted: pid {server.target.pid}")
         return step
 
     rates = options.rates or doubling_rates(options.start_rate, options.max_rate)
@@ -136,7 +138,9 @@ def sweep_target(
         found["half"] = at_half.as_dict()
     found["steps"] = [s.as_dict() for s in steps]
     if flame and best is not None:
-        found["profile"] = profiled_step(target, load, bench, options, nice(best * 0.8))
+        found["profile"] = profiled_step(server.target, load, bench, options, nice(best * 0.8))
+    found["placement"] = server.target.describe_placement()
+    found["restarts"] = server.restarts
     return found
 
 

@@ -12,6 +12,7 @@ new Call-ID, so each refreshes a binding) in rising steps.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from . import kamailio_cfg, procs
@@ -21,7 +22,7 @@ from .load import Bench, Load
 from .options import Options
 from .progress import say
 from .provision import REALM, injection_file, provision_network
-from .targets import kamailio_path, start_kamailio, start_softswitch
+from .targets import Server, kamailio_path, start_kamailio, start_softswitch
 
 KAMAILIO_VARIANTS = {
     "kamailio-registrar": False,
@@ -58,22 +59,24 @@ def run_register(options: Options) -> dict[str, Any]:
             options.settle,
             database,
         )
-        target = start_softswitch(database.url, workdir, placement.server)
-        try:
-            say(f"softswitch: pid {target.pid}, {target.describe_placement()}")
+        port = procs.free_udp_port()
+        start = partial(start_softswitch, database.url, workdir, placement.server, port=port)
+        with Server(start) as server:
+            say(f"softswitch: pid {server.target.pid}, {server.target.describe_placement()}")
             load = Load("register_auth.xml", False, injection=injection)
-            result["targets"]["softswitch"] = sweep_target(target, load, bench, options, half=False)
-            result["targets"]["softswitch"]["auth"] = "digest (MD5), binding committed first"
-        finally:
-            target.stop()
+            found = sweep_target(server, load, bench, options, half=False)
+            found["auth"] = "digest (MD5), binding committed first"
+            result["targets"]["softswitch"] = found
         result["bindings_stored"] = database.count("SELECT count(*) FROM bindings")
         result["postgresql"] = database.place(placement.load)
     if options.kamailio and kamailio_path() is not None:
         bench.database = None
         for name, auth in KAMAILIO_VARIANTS.items():
             port = procs.free_udp_port()
-            target = start_kamailio(
-                kamailio_cfg.registrar(port, auth=auth, realm=REALM),
+            config = kamailio_cfg.registrar(port, auth=auth, realm=REALM)
+            start = partial(
+                start_kamailio,
+                config,
                 workdir,
                 placement.server,
                 name=name,
@@ -81,10 +84,10 @@ def run_register(options: Options) -> dict[str, Any]:
                 memory=["-x", "tlsf"],
             )
             scenario = "register_auth.xml" if auth else "register_noauth.xml"
-            try:
-                say(f"{name}: pid {target.pid} -x tlsf, {target.describe_placement()}")
+            with Server(start) as server:
+                say(f"{name}: pid {server.target.pid} -x tlsf")
                 found = sweep_target(
-                    target,
+                    server,
                     Load(scenario, False, injection=injection),
                     bench,
                     options,
@@ -95,8 +98,6 @@ def run_register(options: Options) -> dict[str, Any]:
                     "digest (MD5), usrloc in memory" if auth else "none, usrloc in memory"
                 )
                 result["targets"][name] = found
-            finally:
-                target.stop()
     elif options.kamailio:
         result["kamailio"] = "not run: kamailio is not installed"
     result["ratios"] = ratios(result["targets"])

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,11 +148,31 @@ def start_kamailio(
 
 
 def _wait_for_children(target: Target, timeout: float) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while len(target.pids()) < 2:
         if time.monotonic() > deadline or not target.alive():
             raise RuntimeError(f"kamailio did not start its workers: {procs.tail(target.log)}")
         time.sleep(0.05)
     time.sleep(0.5)
+
+
+class Server:
+    """A server under test that can be started again: after a failed step, the server is
+    restarted, so that the next step does not inherit the overload (transactions waiting for
+    their timers, a backlog of datagrams and call records)."""
+
+    def __init__(self, start: Callable[[], Target]) -> None:
+        self._start = start
+        self.target = start()
+        self.restarts = 0
+
+    def restart(self) -> None:
+        self.target.stop()
+        self.target = self._start()
+        self.restarts += 1
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.target.stop()
