@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .errors import ParseError
 from .grammar import (
     TOKEN_CHARS,
@@ -13,7 +15,20 @@ from .grammar import (
     quote,
     unquote,
 )
-from .uri import URI, parse_host_port, parse_uri
+from .uri import URI, SipURI, parse_host_port, parse_uri, parse_uri_params
+
+# The forms nearly every phone and proxy writes, read by one regular expression each; anything
+# else (escapes, IPv6, quoted-pairs, URI headers, LWS in odd places) takes the full parser, so
+# these accept a subset of what it accepts and build the same values.
+_TOKEN = r"[-!%'*+.0-9A-Za-z_`~]+"
+_HOST = r"[-.0-9A-Za-z_]+"
+_URI_PARAMS = r"(?:;[-!%'()*+.0-9A-Za-z_~]+(?:=[-!%'()*+.0-9A-Za-z_~\[\]/:&$]*)?)*"
+_SIMPLE_NAME_ADDR_RE = re.compile(
+    rf'(?:"([^"\\]*)"|({_TOKEN}(?: {_TOKEN})*))?[ \t]*'  # display name
+    rf"<sip:(?:([-!'()*+.0-9A-Za-z_~&=$,%]+)@)?({_HOST})(?::([0-9]{{1,5}}))?({_URI_PARAMS})>"
+    r"[ \t]*(;[^<>]*)?"  # header parameters, read by parse_params
+)
+_SIMPLE_VIA_RE = re.compile(rf"SIP/2\.0/([A-Za-z]+) ({_HOST})(?::([0-9]{{1,5}}))?(;.*)?")
 
 
 class NameAddr:
@@ -59,6 +74,19 @@ def _words(text: str) -> list[str]:
 def parse_name_addr(text: str) -> NameAddr:
     """Parse one From/To/Contact/Route value (already split from its neighbours)."""
     text = text.strip(WHITESPACE)
+    simple = _SIMPLE_NAME_ADDR_RE.fullmatch(text)
+    if simple is not None:
+        quoted, words, user, host, port, uri_params, params = simple.groups()
+        if port is None or 0 < int(port) < 65536:
+            uri = SipURI(
+                host, user, int(port) if port else None, parse_uri_params(uri_params, text)
+            )
+            return NameAddr(uri, quoted if words is None else words, parse_params(params or ""))
+    return parse_name_addr_fully(text)
+
+
+def parse_name_addr_fully(text: str) -> NameAddr:
+    """`parse_name_addr` without the shortcut for the common forms: every form of §25.1."""
     if not text:
         raise ParseError("empty address")
     display: str | None = None
@@ -184,6 +212,18 @@ class Via:
 def parse_via(text: str) -> Via:
     """One via-parm: `SIP / 2.0 / UDP host:port;params` (SLASH and the gap before sent-by may
     hold LWS, RFC 4475 §3.1.1.1)."""
+    simple = _SIMPLE_VIA_RE.fullmatch(text)
+    if simple is not None:
+        transport, host, port, param_text = simple.groups()
+        if port is None or 0 < int(port) < 65536:
+            via = Via(transport, host, int(port) if port else None, parse_params(param_text or ""))
+            _check_numeric_params(via.params, text)
+            return via
+    return parse_via_fully(text)
+
+
+def parse_via_fully(text: str) -> Via:
+    """`parse_via` without the shortcut for the common form."""
     first = text.find("/")
     second = text.find("/", first + 1) if first >= 0 else -1
     if second < 0:
@@ -209,13 +249,17 @@ def parse_via(text: str) -> Via:
         sent_by = f"{host_text.rstrip(WHITESPACE)}{colon}{port_text.lstrip(WHITESPACE)}"
     host, port = parse_host_port(sent_by, text)
     params = parse_params(semi + param_text)
+    _check_numeric_params(params, text)
+    via = Via(transport, host, port, params)
+    via.version = version
+    return via
+
+
+def _check_numeric_params(params: dict[str, str | None], text: str) -> None:
     for numeric in ("ttl", "rport"):
         value = params.get(numeric)
         if value is not None and not is_digits(value):
             raise ParseError(f"bad Via {numeric} in {text!r}")
-    via = Via(transport, host, port, params)
-    via.version = version
-    return via
 
 
 class CSeq:

@@ -154,10 +154,20 @@ LIST_HEADERS = frozenset(
 )
 
 
+# Header names as written, to their keys: the same few spellings come in every message.
+_KEYS: dict[str, str] = {}
+_MAX_KEYS = 4096  # names are chosen by peers: a bound, so invented names cannot grow it
+
+
 def header_key(name: str) -> str:
     """The lookup key of a header name as written on the wire: lower case, long form."""
-    key = name.lower()
-    return COMPACT.get(key, key)
+    key = _KEYS.get(name)
+    if key is None:
+        lower = name.lower()
+        key = COMPACT.get(lower, lower)
+        if len(_KEYS) < _MAX_KEYS:
+            _KEYS[name] = key
+    return key
 
 
 def canonical_name(key: str) -> str:

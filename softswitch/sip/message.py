@@ -436,7 +436,30 @@ def _request_to_answer(start: str, lines: list[str]) -> Request | None:
     return request if _answerable(request) else None
 
 
+# Header names as written (before the colon) to (key, name): the same few spellings arrive in
+# every message, and a name found here has been checked to be a token once.
+_FIELD_NAMES: dict[str, tuple[str, str]] = {}
+_MAX_FIELD_NAMES = 4096  # chosen by peers: a bound, so invented names cannot grow it
+
+
 def _parse_fields(lines: list[str]) -> list[Field]:
+    """The header fields of the lines of a head (the start line first, the empty line gone)."""
+    fields: list[Field] = []
+    known = _FIELD_NAMES
+    if len(lines) > 1:
+        lines[-1] += "\r"  # the head was cut before the last CRLF: every line alike
+    for raw in lines[1:]:
+        # the usual line: `Name: value` ending in CRLF, a name seen before, nothing folded
+        name, _, value = raw.partition(":")
+        entry = known.get(name)
+        if entry is None or not value.endswith("\r") or "\r" in value[:-1]:
+            return _parse_fields_slowly(lines)
+        fields.append([entry[0], entry[1], value[:-1].strip(WHITESPACE)])
+    return fields
+
+
+def _parse_fields_slowly(lines: list[str]) -> list[Field]:
+    """Every line form of §7.3.1: folding, bare LF line ends, names not seen before."""
     fields: list[Field] = []
     for raw in lines[1:]:
         line = raw[:-1] if raw.endswith("\r") else raw
@@ -455,10 +478,14 @@ def _parse_fields(lines: list[str]) -> list[Field]:
         name, colon, value = line.partition(":")
         if not colon:
             raise ParseError(f"header line without a colon: {line[:60]!r}")
+        written = name
         name = name.rstrip(WHITESPACE)
         if not is_token(name):
             raise ParseError(f"bad header name {name[:60]!r}")
-        fields.append([header_key(name), name, value.strip(WHITESPACE)])
+        key = header_key(name)
+        if len(_FIELD_NAMES) < _MAX_FIELD_NAMES:
+            _FIELD_NAMES[written] = (key, name)
+        fields.append([key, name, value.strip(WHITESPACE)])
     return fields
 
 

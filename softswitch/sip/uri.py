@@ -177,7 +177,7 @@ def parse_uri(text: str) -> URI:
         number, semi, params = rest.partition(";")
         if not number or not all(c in "+0123456789-.()*#ABCDabcdpw" for c in number):
             raise ParseError(f"bad telephone number in {text!r}")
-        return TelURI(number, _parse_uri_params(semi + params, text))
+        return TelURI(number, parse_uri_params(semi + params, text))
     if not rest:
         raise ParseError(f"not a URI: {text!r}")
     return AbsoluteURI(text)
@@ -216,7 +216,7 @@ def _parse_sip_uri(scheme: str, rest: str, text: str) -> SipURI:
             headers[name] = value
     hostport, semi, param_text = rest.partition(";")
     host, port = parse_host_port(hostport, text)
-    params = _parse_uri_params(semi + param_text, text)
+    params = parse_uri_params(semi + param_text, text)
     return SipURI(host, user, port, params, scheme, password, headers)
 
 
@@ -245,7 +245,7 @@ def parse_host_port(hostport: str, text: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
-def _parse_uri_params(text: str, whole: str) -> dict[str, str | None]:
+def parse_uri_params(text: str, whole: str) -> dict[str, str | None]:
     """`;name=value;flag` (with its leading ';') to a dict with lower-case names."""
     params: dict[str, str | None] = {}
     if not text:
