@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .proxy import TRUNK_FAILOVER, Admission, LocalAddress, Routing, Target, new_tag
@@ -22,7 +24,16 @@ from .routing import (
     TrunkTarget,
     load_dialplan,
 )
-from .sip import ParseError, Request, Response, SipURI, TelURI, make_response, parse_uri
+from .sip import (
+    ParseError,
+    Request,
+    Response,
+    SipURI,
+    TelURI,
+    make_response,
+    parse_uri,
+    reason_phrase,
+)
 from .sip.digest import AuthOutcome, DigestAuthenticator
 from .store import Binding, Exchange, Line
 from .transaction import ServerTransaction
@@ -33,6 +44,21 @@ log = logging.getLogger(__name__)
 LookupHa1 = Callable[[str, str], "str | None"]
 DEFAULT_TRUNK_TIMEOUT = 10.0
 QUEUE_PLACEHOLDER_REASON = 'SIP ;cause=480 ;text="Operator queue not available yet"'
+# The line's switchboard jack, for the board trunk of a manual exchange: the gateway in front
+# of the old board shows it to the operator there. X- so that gateways such as FreeSWITCH
+# hand it on as a channel variable.
+JACK_LABEL_HEADER = "X-Jack-Label"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectTarget:
+    """Where an operator's connect goes: contacts to call in order (the first, then the next
+    after a failure), headers for the INVITE, or why it cannot go anywhere."""
+
+    number: str
+    targets: tuple[Target, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    error: str | None = None
 
 
 def default_dialplan(exchanges: Iterable[Exchange]) -> Router:
@@ -250,6 +276,64 @@ class CallService:
                 )
             )
         return targets
+
+    # -- the operator's connect --------------------------------------------------------------
+
+    def connect_target(
+        self, number: str, caller: str = "", now: float | None = None
+    ) -> ConnectTarget:
+        """Where an operator's connect to `number` goes. The number is routed as if `caller`
+        (the operator's line) had dialed it, but the operator wants the line itself: a line of
+        a manual exchange goes to that exchange's board trunk with its jack label, where a
+        dialed call would go to a queue."""
+        now = time.time() if now is None else now
+        decision = self.router.route(self._caller(caller), number, now)
+        target = decision.target
+        routed = target.number if isinstance(target, LineTarget) else decision.number
+        line = self._lines.get(routed)
+        if isinstance(target, RejectTarget):
+            why = target.reason or reason_phrase(target.status)
+            return ConnectTarget(routed, error=f"{number}: {why}")
+        if isinstance(target, TrunkTarget):
+            return self._connect_by_trunk(routed, target.uris, self._jack(line), target.timeout)
+        if line is None:
+            if isinstance(target, QueueTarget):
+                return ConnectTarget(routed, error=f"{number} is an operator queue, not a line")
+            return ConnectTarget(routed, error=f"no such line {routed}")
+        exchange = self._exchanges.get(line.exchange_code)
+        if exchange is not None and exchange.mode == "manual":
+            if not exchange.trunk_uris:
+                return ConnectTarget(routed, error=f"{exchange.name} has no board trunk")
+            return self._connect_by_trunk(routed, exchange.trunk_uris, self._jack(line))
+        if exchange is not None and exchange.trunk_uris:
+            return self._connect_by_trunk(routed, exchange.trunk_uris)
+        bindings = sorted(self.location.bindings(routed, now), key=lambda b: b.q, reverse=True)
+        if not bindings:
+            return ConnectTarget(routed, error=f"no phone registered for line {routed}")
+        return ConnectTarget(routed, tuple(Target(b.contact, peer_of(b)) for b in bindings))
+
+    def _connect_by_trunk(
+        self,
+        number: str,
+        uris: Sequence[str],
+        headers: tuple[tuple[str, str], ...] = (),
+        timeout: float | None = None,
+    ) -> ConnectTarget:
+        targets = self._trunk_targets(TrunkTarget(tuple(uris), timeout), number)
+        if not targets:
+            return ConnectTarget(number, error=f"no usable trunk for {number}")
+        return ConnectTarget(number, tuple(targets), headers)
+
+    def _jack(self, line: Line | None) -> tuple[tuple[str, str], ...]:
+        """The jack label header for a line on a manual board, else nothing."""
+        if line is None or not line.jack_label:
+            return ()
+        exchange = self._exchanges.get(line.exchange_code)
+        if exchange is None or exchange.mode != "manual":
+            return ()
+        # a label is free text from the admin: keep it on one header line
+        label = " ".join(line.jack_label.split())
+        return ((JACK_LABEL_HEADER, label),)
 
     # -- the operator queue ------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from .calls import CallService
 from .dialog import HeldCall, QueueLegs
+from .proxy import TRUNK_FAILOVER, Target
 from .proxy.records import CallRecorder
 from .queue import Position, QueueCall, QueueOverflow, QueueService
 from .queue.service import Overflowed
@@ -43,6 +45,7 @@ class Waiting:
     call_id: str
     operator: str | None = None
     state: str = "waiting"
+    operator_line: str | None = None  # short numbers the operator dials are from here
 
 
 class NotWaiting(LookupError):
@@ -53,6 +56,10 @@ class OperatorUnreachable(LookupError):
     """The operator's line has no registered phone."""
 
 
+class NotConnectable(LookupError):
+    """The number the operator gave leads nowhere a call can be connected to."""
+
+
 class Switchboard:
     def __init__(
         self,
@@ -60,9 +67,13 @@ class Switchboard:
         location: LocationService,
         queue_service: QueueService | None = None,
         recorder: CallRecorder | None = None,
+        calls: CallService | None = None,
     ) -> None:
         self.legs = legs
         self.recorder = recorder
+        self.calls = calls
+        # per held call: destinations still to try after a failed connect, and its headers
+        self._next_tries: dict[int, tuple[list[Target], tuple[tuple[str, str], ...]]] = {}
         self.location = location
         self.queue_service = queue_service
         self._waiting: dict[int, Waiting] = {}
@@ -106,6 +117,33 @@ class Switchboard:
         if self.queue_service is not None:
             self._spawn(self._enqueue(entry))
 
+    def readopt(self, held: HeldCall, call: QueueCall) -> Waiting:
+        """A caller a previous run of this node held, held again (`QueueLegs.adopt`): back in
+        the list as its queue entry has it, and in the call records from its enqueue time."""
+        entry = Waiting(
+            id=held.id,
+            queue=call.queue,
+            exchange=call.exchange,
+            caller=call.caller,
+            caller_display=call.caller_display or call.caller,
+            dialed=call.dialed,
+            line=call.line,
+            jack_label=call.jack_label,
+            priority=call.priority,
+            enqueued_at=call.enqueued_at,
+            call_id=call.call_id,
+        )
+        self._waiting[held.id] = entry
+        self._by_call_id[entry.call_id] = held.id
+        if self.recorder is not None:
+            number = call.line or call.dialed
+            route = f"queue {call.queue}"
+            self.recorder.call_started(
+                call.call_id, call.caller, call.dialed, number, route, call.enqueued_at
+            )
+            self.recorder.call_queued(call.call_id, call.enqueued_at)
+        return entry
+
     async def _enqueue(self, entry: Waiting) -> None:
         assert self.queue_service is not None
         try:
@@ -127,6 +165,7 @@ class Switchboard:
                 if turned_away.retry_after:
                     headers.append(("Retry-After", str(turned_away.retry_after)))
                 self.legs.reject(held, turned_away.status, turned_away.reason, headers)
+                self._record_turned_away(entry.call_id, turned_away.status, turned_away.reason)
             self._forget(entry.id)
 
     async def _taken(self, call: QueueCall, position: Position) -> None:
@@ -150,10 +189,16 @@ class Switchboard:
             return
         action = overflowed.action
         headers = [("Retry-After", str(action.retry_after))] if action.retry_after else []
-        self.legs.reject(
-            held, action.status or 480, action.reason or "Temporarily Unavailable", headers
-        )
+        status, reason = action.status or 480, action.reason or "Temporarily Unavailable"
+        self.legs.reject(held, status, reason, headers)
+        self._record_turned_away(held.call_id, status, reason)
         self._forget(held.id)
+
+    def _record_turned_away(self, call_id: str, status: int, reason: str | None) -> None:
+        """The caller got a final status from the queue (not through the proxy, which would
+        have told the recorder): its call record is written now."""
+        if self.recorder is not None:
+            self.recorder.call_failed(call_id, status, reason or "", time.time())
 
     def cancel(self, invite_tx: ServerTransaction) -> bool:
         return self.legs.cancel(invite_tx)
@@ -179,6 +224,7 @@ class Switchboard:
         display = f"{entry.caller_display} for {entry.dialed}{where}"
         entry.state = "offered"
         entry.operator = operator
+        entry.operator_line = operator_line
         if held.caller_dialog is not None:
             # sent back earlier, so already answered: bring the operator in by re-INVITE
             self.legs.connect(held, binding.contact, peer, display, role="operator")
@@ -208,21 +254,39 @@ class Switchboard:
         return entry, held
 
     def connect(self, call_id: int, operator: str, number: str) -> Waiting:
-        """Connect the caller with `operator` to line `number` (third-party call control)."""
+        """Connect the caller with `operator` to `number` (third-party call control): a line
+        here, a line of another exchange over its trunk, or a manual board's line over its
+        board trunk; raises when the number leads nowhere."""
         entry = self._waiting.get(call_id)
         held = self.legs.held(call_id)
         if entry is None or held is None or entry.state != "with operator":
             raise NotWaiting(f"call {call_id} is not with an operator")
         if entry.operator != operator:
             raise NotWaiting(f"call {call_id} is with another operator")
-        bindings = self.location.bindings(number, time.time())
-        if not bindings:
-            raise OperatorUnreachable(f"no phone registered for line {number}")
-        binding = bindings[0]
-        peer = peer_of(binding)
+        if self.calls is None:
+            raise NotConnectable("this switchboard has no call routing")
+        destination = self.calls.connect_target(number, entry.operator_line or "")
+        if destination.error is not None:
+            raise NotConnectable(destination.error)
+        first, *rest = destination.targets
         entry.state = "connecting"
-        self.legs.connect(held, binding.contact, peer, entry.caller_display)
+        self._next_tries[call_id] = (rest, destination.headers)
+        self.legs.connect(
+            held, first.uri, first.peer, entry.caller_display, headers=destination.headers
+        )
         return entry
+
+    def _try_next(self, call: HeldCall, status: int) -> bool:
+        """A trunk (or contact) that timed out or is unavailable: try the next one."""
+        entry = self._waiting.get(call.id)
+        rest, headers = self._next_tries.get(call.id, ([], ()))
+        if status not in TRUNK_FAILOVER or not rest or entry is None:
+            self._next_tries.pop(call.id, None)
+            return False
+        target = rest.pop(0)
+        log.info("connecting queued call %d: %d, trying %s", call.id, status, target.uri)
+        self.legs.connect(call, target.uri, target.peer, entry.caller_display, headers=headers)
+        return True
 
     # -- from the SIP legs -------------------------------------------------------------------
 
@@ -245,6 +309,7 @@ class Switchboard:
         self._tell("mark_returned", call, note=f"operator's phone answered {status}")
 
     def connected(self, call: HeldCall) -> None:
+        self._next_tries.pop(call.id, None)
         entry = self._waiting.get(call.id)
         if entry is not None:
             entry.state = "connected"
@@ -255,6 +320,8 @@ class Switchboard:
         self._tell("mark_connected", call)
 
     def connect_failed(self, call: HeldCall, status: int) -> None:
+        if self._try_next(call, status):
+            return
         entry = self._waiting.get(call.id)
         if entry is not None:
             entry.state = "with operator"
@@ -287,6 +354,7 @@ class Switchboard:
     # -- the queue service -------------------------------------------------------------------
 
     def _forget(self, held_id: int) -> Waiting | None:
+        self._next_tries.pop(held_id, None)
         entry = self._waiting.pop(held_id, None)
         if entry is not None:
             self._by_call_id.pop(entry.call_id, None)

@@ -1,4 +1,5 @@
-"""`softswitch cdr list`: the call records, as a table, CSV or JSON."""
+"""`softswitch cdr list` and `cdr show`: the call records, as a table, CSV or JSON; with the
+note an operator typed in the console."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from typing import Any
 from softswitch.config import Settings
 from softswitch.store import DISPOSITIONS, CallRecord
 
-from .common import EXIT_OK, duration, local_time, out, parse_since, run_with_store, table
+from .common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    duration,
+    local_time,
+    out,
+    parse_since,
+    report,
+    run_with_store,
+    table,
+)
 
 __all__ = ["FIELDS", "register"]
 
@@ -35,11 +46,14 @@ FIELDS = (
     "node",
     "ended_by",
     "note",
+    "queue_wait_seconds",
+    "operator_note",
+    "note_by",
 )
 
 
 def register(commands: Any, flags: argparse.ArgumentParser) -> None:
-    """Add `cdr list` to `commands`."""
+    """Add `cdr list` and `cdr show` to `commands`."""
     cdr = commands.add_parser("cdr", help="call detail records")
     sub = cdr.add_subparsers(dest="cdr_command", metavar="COMMAND", required=True)
     listing = sub.add_parser(
@@ -63,6 +77,12 @@ def register(commands: Any, flags: argparse.ArgumentParser) -> None:
     )
     listing.add_argument("--format", choices=["table", "csv", "json"], default="table")
     listing.set_defaults(handler=_list)
+    show = sub.add_parser(
+        "show", parents=[flags], help="one call record, every field (and the operator's note)"
+    )
+    show.add_argument("call", metavar="ID", help="the record's id, or the call's SIP Call-ID")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+    show.set_defaults(handler=_show)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,26 +104,62 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    key: int | str = int(args.call) if args.call.isdigit() else args.call
+    records = run_with_store(settings, lambda store: store.get_cdr(key))
+    if not records and isinstance(key, int):  # a Call-ID made of digits
+        records = run_with_store(settings, lambda store: store.get_cdr(args.call))
+    if not records:
+        report(f"no call record {args.call}")
+        return EXIT_FAILURE
+    if args.format == "json":
+        out(json.dumps([_fields(record) for record in records], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    blocks = []
+    for record in records:
+        values = _fields(record)
+        width = max(len(key) for key in FIELDS)
+        lines = [
+            f"{key.replace('_', ' '):<{width}}  {'' if values[key] is None else values[key]}"
+            for key in FIELDS
+        ]
+        blocks.append("\n".join(lines))
+    out("\n\n".join(blocks))
+    return EXIT_OK
+
+
+NOTE_WIDTH = 40  # the table shows the start of a long note; `cdr show` shows all of it
+
+
 def _table(records: list[CallRecord]) -> str:
     headers = ["STARTED", "CALLER", "DIALED", "NUMBER", "DISPOSITION", "STATUS", "DURATION"]
     headers += ["RULE", "ROUTE"]
+    noted = any(r.operator_note for r in records)
+    if noted:
+        headers.append("NOTE")
     rows = []
     for r in records:
         length = r.duration_seconds
-        rows.append(
-            [
-                local_time(r.started_at),
-                r.caller,
-                r.dialed,
-                r.number,
-                r.disposition,
-                str(r.status) if r.status is not None else "",
-                duration(length) if length is not None else "",
-                r.rule or "",
-                r.route,
-            ]
-        )
+        row = [
+            local_time(r.started_at),
+            r.caller,
+            r.dialed,
+            r.number,
+            r.disposition,
+            str(r.status) if r.status is not None else "",
+            duration(length) if length is not None else "",
+            r.rule or "",
+            r.route,
+        ]
+        if noted:
+            row.append(_short(r.operator_note or ""))
+        rows.append(row)
     return table(headers, rows)
+
+
+def _short(note: str) -> str:
+    note = " ".join(note.split())
+    return note if len(note) <= NOTE_WIDTH else note[: NOTE_WIDTH - 1] + "…"
 
 
 def _write_csv(records: list[CallRecord]) -> None:

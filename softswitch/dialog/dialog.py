@@ -96,6 +96,23 @@ class Dialog:
             request.add_header("Contact", contact)
         return request
 
+    def receive(self, request: Request) -> bool:
+        """§12.2.2: take a request the remote side sent in this dialog; False when its CSeq is
+        out of order (answer 500). A re-INVITE or UPDATE refreshes the remote target."""
+        number = request.cseq.number
+        if self.remote_cseq and number <= self.remote_cseq:
+            return False
+        self.remote_cseq = number
+        if request.method in ("INVITE", "UPDATE"):
+            self.refresh_target(request)
+        return True
+
+    def refresh_target(self, message: Request | Response) -> None:
+        """§12.2.1.2, §12.2.2: a target refresh's Contact becomes the remote target."""
+        contact = _first_contact(message)
+        if contact is not None:
+            self.remote_target = contact
+
     def next_hop(self) -> SipURI | None:
         """Where a request in this dialog goes first: the first Route, or the remote target."""
         text = self.route_set[0] if self.route_set else f"<{self.remote_target}>"

@@ -11,28 +11,40 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Protocol
 
 from ..sip import Request, Response, SipURI, make_response, reason_phrase
 from ..transaction import (
+    AckReceived,
     ClientTransaction,
     Output,
+    RequestReceived,
     ResponseReceived,
     ServerTransaction,
+    Terminated,
     Timeout,
     TransportFailed,
     branch,
 )
 from ..transport import Peer, format_host
 from ..transport.endpoint import SipEndpoint
+from ..transport.via import response_peer
 from .dialog import Dialog
+from .relay import Relay
 
 log = logging.getLogger(__name__)
 
 NextHop = Callable[[SipURI], "Peer | None"]
 T1, T2 = 0.5, 4.0
+# §13.3.1.1: a UAS holding an INVITE sends a provisional response about every minute, so the
+# proxies on the path (Timer C, more than 3 minutes) do not give up on it.
+PROVISIONAL_REFRESH = 60.0
+# The CSeq of a BYE for a caller's dialog whose count was lost with a previous run: the
+# re-INVITEs of a queued call (send back, connect) number a handful, so this is above them.
+LOST_DIALOG_CSEQ = 65536
 
 
 class HeldState(Enum):
@@ -59,6 +71,14 @@ class QueueLegEvents(Protocol):
     def ended(self, call: HeldCall, by: str) -> None: ...
 
 
+class HeldCallKeeper(Protocol):
+    """Where held INVITEs are written down, so a node that restarts can still answer them."""
+
+    def held(self, call: HeldCall) -> None: ...
+    def answered(self, call: HeldCall) -> None: ...
+    def released(self, call: HeldCall) -> None: ...
+
+
 class HeldCall:
     """One caller held for an operator, and, once taken, the operator's leg."""
 
@@ -81,18 +101,25 @@ class HeldCall:
         "operator_invite",
         "operator_peer",
         "operator_tx",
+        "provisional",
+        "provisional_at",
         "refer_pending",
         "reinvite",
         "reinvite_tx",
+        "relay",
         "server_tx",
         "state",
     )
 
-    def __init__(self, id: int, invite: Request, server_tx: ServerTransaction) -> None:
+    def __init__(
+        self, id: int, invite: Request, server_tx: ServerTransaction, local_tag: str | None = None
+    ) -> None:
         self.id = id
         self.invite = invite
         self.server_tx = server_tx
-        self.local_tag = branch()[7:]
+        self.local_tag = local_tag or branch()[7:]
+        self.provisional: Response | None = None  # the 182, sent again every minute
+        self.provisional_at = 0.0  # loop time it was last sent
         self.state = HeldState.WAITING
         self.caller_dialog: Dialog | None = None
         self.operator_invite: Request | None = None
@@ -109,6 +136,7 @@ class HeldCall:
         self.reinvite: Request | None = None
         self.reinvite_tx: ClientTransaction | None = None
         self.caller_ack: Request | None = None
+        self.relay: Relay | None = None  # a re-INVITE or UPDATE carried between the legs
         self.refer_pending = False
         self.caller_sdp = b""  # the session description the caller last got from us
         self.connect_role = "destination"  # or "operator": a returned caller taken again
@@ -126,35 +154,127 @@ class QueueLegs:
         port: int,
         next_hop: NextHop,
         events: QueueLegEvents | None = None,
+        *,
+        keeper: HeldCallKeeper | None = None,
+        refresh_interval: float = PROVISIONAL_REFRESH,
     ) -> None:
         self.endpoint = endpoint
         self.host = host
         self.port = port
         self.next_hop = next_hop
         self.events: QueueLegEvents = events  # type: ignore[assignment]  # set before use
+        self.keeper = keeper
+        self.refresh_interval = refresh_interval
+        # one loop timer for the 182 refreshes of every held INVITE
+        self._refresh_timer: asyncio.TimerHandle | None = None
         self._ids = itertools.count(1)
         self._held: dict[int, HeldCall] = {}
         self._by_server_tx: dict[ServerTransaction, HeldCall] = {}
         self._by_client_tx: dict[ClientTransaction, HeldCall] = {}
         self._by_dialog: dict[tuple[str, str, str], tuple[HeldCall, str]] = {}
+        # transactions of relayed re-INVITEs and UPDATEs (both legs), until they terminate
+        self._relayed: dict[ClientTransaction | ServerTransaction, tuple[HeldCall, Relay]] = {}
 
     def held(self, id: int) -> HeldCall | None:
         return self._held.get(id)
 
     # -- the caller's leg --------------------------------------------------------------------
 
-    def hold(self, request: Request, tx: ServerTransaction, reason: str = "Queued") -> HeldCall:
-        """Answer `182 Queued` and keep the INVITE pending (§21.1.4)."""
-        call = HeldCall(next(self._ids), request, tx)
+    def hold(
+        self,
+        request: Request,
+        tx: ServerTransaction,
+        reason: str = "Queued",
+        *,
+        local_tag: str | None = None,
+    ) -> HeldCall:
+        """Answer `182 Queued` and keep the INVITE pending (§21.1.4); the 182 goes again every
+        `refresh_interval` seconds while the caller waits (§13.3.1.1)."""
+        call = HeldCall(next(self._ids), request, tx, local_tag)
         self._held[call.id] = call
         self._by_server_tx[tx] = call
-        self.endpoint.respond(
-            tx,
-            make_response(
-                request, 182, reason, to_tag=call.local_tag, headers=[self._contact(call)]
-            ),
+        call.provisional = make_response(
+            request, 182, reason, to_tag=call.local_tag, headers=[self._contact(call)]
         )
+        self._send_provisional(call)
+        if self._refresh_timer is None:
+            self._arm_refresh(call.provisional_at + self.refresh_interval)
+        if self.keeper is not None:
+            self.keeper.held(call)
         return call
+
+    def adopt(self, invite: Request, peer: Peer, local_tag: str) -> HeldCall:
+        """Hold again an INVITE a previous run of this node held: a new server transaction for
+        it (a CANCEL with the caller's branch finds it), the 182 again with the same To tag.
+        Raises ValueError when a transaction for that INVITE is already running."""
+        return self.hold(invite, self._server_transaction(invite, peer), local_tag=local_tag)
+
+    def answer_lost(
+        self,
+        invite: Request,
+        peer: Peer,
+        local_tag: str,
+        status: int,
+        reason: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """A final response to an INVITE a previous run held and this one cannot: sent on a
+        server transaction of its own, so it is resent until the caller's ACK (§17.2.1)."""
+        tx = self._server_transaction(invite, peer)
+        response = make_response(invite, status, reason, to_tag=local_tag, headers=headers)
+        self.endpoint.respond(tx, response)
+
+    def bye_lost(self, invite: Request, local_tag: str, reason: str | None = None) -> bool:
+        """End a caller's dialog a previous run answered (its other legs are gone): a BYE
+        built from the INVITE (§12.1.1), with a CSeq above any the dialog used. False when
+        there is no next hop to send it to."""
+        dialog = Dialog.as_uas(invite, local_tag)
+        dialog.local_cseq = LOST_DIALOG_CSEQ
+        bye = dialog.request("BYE", self._via(invite.top_via.transport))
+        if reason is not None:
+            bye.add_header("Reason", reason)  # RFC 3326
+        return self._send_in_dialog(dialog, bye, stateful=True) is not None
+
+    def _server_transaction(self, invite: Request, peer: Peer) -> ServerTransaction:
+        """An INVITE server transaction for a request that arrived in a previous run."""
+        if peer.reliable:
+            # the connection it came on is gone: a new one to the Via's address (§18.2.2)
+            peer = response_peer(invite.top_via, Peer(peer.transport, peer.host, peer.port))
+        now = asyncio.get_running_loop().time()
+        outputs = self.endpoint.table.receive_request(invite, peer, now, reliable=peer.reliable)
+        for output in outputs:
+            if type(output) is RequestReceived:
+                tx = output.tx
+                assert isinstance(tx, ServerTransaction)
+                return tx
+        raise ValueError(f"the INVITE of {invite.call_id} has a transaction already")
+
+    def _send_provisional(self, call: HeldCall) -> None:
+        assert call.provisional is not None
+        call.provisional_at = asyncio.get_running_loop().time()
+        self.endpoint.respond(call.server_tx, call.provisional)
+
+    def _arm_refresh(self, when: float) -> None:
+        self._refresh_timer = asyncio.get_running_loop().call_at(when, self._refresh)
+
+    def _refresh(self) -> None:
+        """Send the 182 again to each caller whose last one is `refresh_interval` old, and arm
+        the one timer for the next that will be."""
+        self._refresh_timer = None
+        now = asyncio.get_running_loop().time()
+        # those due within a moment go now too: fewer wake-ups, none more than a moment early
+        slack = min(1.0, self.refresh_interval / 10)
+        next_due: float | None = None
+        for call in list(self._held.values()):
+            if not _pending(call):
+                continue
+            due = call.provisional_at + self.refresh_interval
+            if due <= now + slack:
+                self._send_provisional(call)
+                due = call.provisional_at + self.refresh_interval
+            next_due = due if next_due is None else min(next_due, due)
+        if next_due is not None:
+            self._arm_refresh(next_due)
 
     def cancel(self, invite_tx: ServerTransaction) -> bool:
         """A CANCEL for a held INVITE: 487, and the queue hears it was abandoned."""
@@ -198,6 +318,9 @@ class QueueLegs:
         ]
         for call in waiting:
             self.reject(call, 503, "Switchboard restarting", [("Retry-After", str(retry_after))])
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
         return len(waiting)
 
     # -- the operator's leg ------------------------------------------------------------------
@@ -236,6 +359,9 @@ class QueueLegs:
     def handle_event(self, output: Output) -> bool:
         """Responses and timeouts of our operator legs; True when the output was ours."""
         tx = getattr(output, "tx", None)
+        if tx is not None and tx in self._relayed:
+            self._relay_event(output)
+            return True
         call = self._by_client_tx.get(tx) if tx is not None else None  # type: ignore[arg-type]
         if call is None:
             return False
@@ -293,6 +419,8 @@ class QueueLegs:
         call.caller_dialog = Dialog.as_uas(call.invite, call.local_tag)
         self._by_dialog[call.caller_dialog.key] = (call, "caller")
         self.endpoint.respond(call.server_tx, ok)
+        if self.keeper is not None:
+            self.keeper.answered(call)  # a confirmed dialog now: after a restart it needs a BYE
         self._retransmit_ok(call, T1)
         self.events.operator_answered(call)
 
@@ -331,6 +459,7 @@ class QueueLegs:
             self.endpoint.respond(tx, make_response(request, 200))
             if call.state is HeldState.ENDED:
                 return True
+            self._drop_relay(call)
             if call.state is HeldState.CONNECTING and call.dest_dialog is None:
                 self._cancel_destination(call)
             legs = {
@@ -345,11 +474,10 @@ class QueueLegs:
             self.events.ended(call, side)
         elif request.method == "REFER" and side == "operator":
             self._refer(call, request, tx)
+        elif request.method in ("INVITE", "UPDATE"):
+            self._relay_request(call, side, request, tx)
         else:
-            # re-INVITEs and the rest are not relayed yet between the two legs
-            self.endpoint.respond(
-                tx, make_response(request, 488 if request.method == "INVITE" else 501)
-            )
+            self.endpoint.respond(tx, make_response(request, 501))
         return True
 
     def handle_ack(self, request: Request) -> bool:
@@ -357,11 +485,227 @@ class QueueLegs:
         entry = self._by_dialog.get(key)
         if entry is None:
             return False
-        call, _ = entry
+        call, side = entry
+        relay = call.relay
+        if (
+            relay is not None
+            and relay.near_side == side
+            and relay.method == "INVITE"
+            and request.cseq.number == relay.near_request.cseq.number
+        ):
+            self._relay_ack(call, relay, request)
+            return True
         call.ok = None  # the caller has our 200: stop resending it
         if call.ok_timer is not None:
             call.ok_timer.cancel()
         return True
+
+    # -- re-INVITE and UPDATE across the two legs (RFC 3261 §14, RFC 3311) --------------------
+
+    def _relay_request(
+        self, call: HeldCall, side: str, request: Request, tx: ServerTransaction
+    ) -> None:
+        """A session change on one leg: send it on the other leg, answer with what comes back."""
+        near_dialog = self._leg(call, side)[0]
+        if near_dialog is None or not near_dialog.receive(request):
+            self.endpoint.respond(tx, make_response(request, 500, "CSeq Out of Order"))
+            return
+        pending = call.relay
+        if pending is not None and pending.near_side == side and pending.near_ok is None:
+            # §14.2: a second INVITE before the first one's final response
+            wait = str(random.randint(0, 10))
+            self.endpoint.respond(tx, make_response(request, 500, headers=[("Retry-After", wait)]))
+            return
+        if pending is not None or self._own_reinvite_pending(call):
+            self.endpoint.respond(tx, make_response(request, 491))  # §14.1: glare
+            return
+        if call.state in (HeldState.CONNECTING, HeldState.RINGING_OPERATOR):
+            # the legs are being re-paired (third-party call control): ask again later
+            self.endpoint.respond(tx, make_response(request, 491))
+            return
+        far_side = self._paired_with(call, side)
+        far_dialog, transport = self._leg(call, far_side) if far_side else (None, "udp")
+        if far_side is None or far_dialog is None:
+            # nobody on the other end (the caller waits on hold): the session stays as it is
+            self.endpoint.respond(tx, make_response(request, 488))
+            return
+        far_request = far_dialog.request(
+            request.method, self._via(transport), contact=self._contact(call, transport)[1]
+        )
+        content_type = request.header("content-type")
+        if content_type is not None:
+            far_request.add_header("Content-Type", content_type)
+        far_request.body = request.body
+        loop = asyncio.get_running_loop()
+        relay = Relay(side, request, tx, far_side, far_dialog, transport, far_request, loop.time())
+        self._relayed[tx] = (call, relay)
+        if request.method == "INVITE":
+            self.endpoint.respond(tx, make_response(request, 100))
+        far_tx = self._send_in_dialog(far_dialog, far_request, stateful=True)
+        if far_tx is None:
+            self._relayed.pop(tx, None)
+            self.endpoint.respond(tx, make_response(request, 500, "Other Leg Unreachable"))
+            return
+        relay.far_tx = far_tx
+        call.relay = relay
+        self._relayed[far_tx] = (call, relay)
+        if side != "caller" and request.body:
+            call.caller_sdp = request.body  # the caller gets this offer
+
+    def _relay_event(self, output: Output) -> None:
+        tx = output.tx  # type: ignore[union-attr]
+        found = self._relayed.get(tx)
+        if found is None:
+            return
+        call, relay = found
+        kind = type(output)
+        if kind is Terminated:
+            del self._relayed[tx]
+        elif kind is ResponseReceived and tx is relay.far_tx:
+            self._relay_response(call, relay, output.response)  # type: ignore[union-attr]
+        elif kind is AckReceived and tx is relay.near_tx:
+            self._relay_ack(call, relay, output.request)  # type: ignore[union-attr]
+        elif (
+            kind in (Timeout, TransportFailed)
+            and tx is relay.far_tx
+            and call.relay is relay
+            and relay.far_ok is None
+        ):
+            self._relay_error(call, relay, 408, None)  # the other phone did not answer
+
+    def _relay_response(self, call: HeldCall, relay: Relay, response: Response) -> None:
+        status = response.status
+        if status < 200:
+            return
+        if status >= 300:
+            if call.relay is relay and relay.near_ok is None:
+                self._relay_error(call, relay, status, response)
+            return
+        if relay.far_ack is not None:  # a retransmitted 2xx: our ACK again
+            self._send_in_dialog(relay.far_dialog, relay.far_ack)
+            return
+        if relay.far_ok is not None:
+            return  # answered already; the ACK waits for the near side's
+        if call.relay is not relay:
+            # the call ended (or moved on) meanwhile: take the 2xx, the near side has its answer
+            self._ack_far(relay, b"", None)
+            return
+        relay.far_dialog.refresh_target(response)
+        relay.far_ok = response
+        near_transport = self._leg(call, relay.near_side)[1]
+        headers = [self._contact(call, near_transport)]
+        content_type = response.header("content-type")
+        if content_type is not None:
+            headers.append(("Content-Type", content_type))
+        ok = make_response(relay.near_request, 200, headers=headers, body=response.body)
+        if relay.near_side == "caller" and response.body:
+            call.caller_sdp = response.body
+        self.endpoint.respond(relay.near_tx, ok)
+        if relay.method != "INVITE":
+            call.relay = None  # an UPDATE is done with its response
+            return
+        relay.near_ok = ok
+        self._relay_timer(call, relay, T1)
+
+    def _relay_error(
+        self, call: HeldCall, relay: Relay, status: int, response: Response | None
+    ) -> None:
+        """The far side refused the change (or never answered): so does the near side."""
+        headers = []
+        if response is not None:
+            for name in ("Retry-After", "Warning"):
+                value = response.header(name.lower())
+                if value is not None:
+                    headers.append((name, value))
+        reason = response.reason if response is not None else None
+        self.endpoint.respond(
+            relay.near_tx, make_response(relay.near_request, status, reason, headers=headers)
+        )
+        if call.relay is relay:
+            call.relay = None
+
+    def _relay_ack(self, call: HeldCall, relay: Relay, ack: Request) -> None:
+        """The near side has our 2xx: now the far side gets its ACK (with the answer, when
+        the offer came in the far 2xx)."""
+        if relay.near_ok is None or relay.far_ack is not None:
+            return
+        if relay.timer is not None:
+            relay.timer.cancel()
+            relay.timer = None
+        if relay.late_offer:
+            self._ack_far(relay, ack.body, ack.header("content-type"))
+            if relay.far_side == "caller" and ack.body:
+                call.caller_sdp = ack.body
+        else:
+            self._ack_far(relay, b"", None)
+        if call.relay is relay:
+            call.relay = None
+
+    def _ack_far(self, relay: Relay, body: bytes, content_type: str | None) -> None:
+        ack = relay.far_dialog.request("ACK", self._via(relay.far_transport))
+        ack.set_header("CSeq", f"{relay.far_request.cseq.number} ACK")
+        if content_type is not None:
+            ack.add_header("Content-Type", content_type)
+        ack.body = body
+        relay.far_ack = ack
+        self._send_in_dialog(relay.far_dialog, ack)
+
+    def _relay_timer(self, call: HeldCall, relay: Relay, interval: float) -> None:
+        """§13.3.1.4: our 2xx again until the ACK, T1 doubling to T2 (once, over TCP)."""
+        wait = 64 * T1 if relay.near_tx.reliable else interval
+        loop = asyncio.get_running_loop()
+        relay.timer = loop.call_later(wait, self._relay_resend, call, relay, interval)
+
+    def _relay_resend(self, call: HeldCall, relay: Relay, interval: float) -> None:
+        relay.timer = None
+        if relay.near_ok is None or relay.far_ack is not None or call.state is HeldState.ENDED:
+            return
+        elapsed = asyncio.get_running_loop().time() - relay.started
+        if relay.near_tx.reliable or elapsed >= 64 * T1:
+            # no ACK came: the far side still needs one, and the pair is free again
+            log.info("queued call %d: no ACK for the relayed %s", call.id, relay.method)
+            self._ack_far(relay, b"", None)
+            if call.relay is relay:
+                call.relay = None
+            return
+        self.endpoint.respond(relay.near_tx, relay.near_ok)
+        self._relay_timer(call, relay, min(interval * 2, T2))
+
+    def _drop_relay(self, call: HeldCall) -> None:
+        """The call ends: a session change still waiting for its answer gets 487."""
+        relay, call.relay = call.relay, None
+        if relay is None:
+            return
+        if relay.timer is not None:
+            relay.timer.cancel()
+        if relay.near_ok is None and not relay.near_tx.terminated:
+            self.endpoint.respond(relay.near_tx, make_response(relay.near_request, 487))
+
+    def _own_reinvite_pending(self, call: HeldCall) -> bool:
+        """One of our own re-INVITEs to the caller (connect, send back) has no answer yet."""
+        tx = call.reinvite_tx
+        return tx is not None and not tx.terminated and tx.state.name in ("CALLING", "PROCEEDING")
+
+    @staticmethod
+    def _paired_with(call: HeldCall, side: str) -> str | None:
+        """The leg that talks with `side` now, or None."""
+        if call.state is HeldState.BRIDGED:
+            pair = ("caller", "operator")
+        elif call.state is HeldState.CONNECTED:
+            pair = ("caller", "destination")
+        else:
+            return None
+        if side not in pair:
+            return None
+        return pair[1] if side == pair[0] else pair[0]
+
+    def _leg(self, call: HeldCall, side: str) -> tuple[Dialog | None, str]:
+        """A leg's dialog and the transport it is reached by."""
+        if side == "caller":
+            return call.caller_dialog, call.invite.top_via.transport.lower()
+        if side == "operator":
+            return call.operator_dialog, self._transport(call)
+        return call.dest_dialog, self._dest_transport(call)
 
     def _bye(self, dialog: Dialog, call: HeldCall) -> None:
         bye = dialog.request("BYE", self._via(self._transport(call)))
@@ -463,10 +807,12 @@ class QueueLegs:
         peer: Peer,
         caller_display: str,
         role: str = "destination",
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Call the destination with no offer; its 200 carries one, which goes to the caller
         in a re-INVITE; the caller's answer goes back in the destination's ACK, and the
-        operator's leg is released. The phones then send media to each other.
+        operator's leg is released. The phones then send media to each other. `headers` go
+        in the INVITE (a manual board's jack label, for its gateway).
 
         With `role="operator"` the same flow brings a caller who was sent back (and so is
         already answered) to an operator who takes the call again."""
@@ -485,6 +831,8 @@ class QueueLegs:
         invite.add_header("Call-ID", f"cx-{branch()[7:]}@{self.host}")
         invite.add_header("CSeq", "1 INVITE")
         invite.add_header(*self._contact(call, peer.transport))
+        for name, value in headers:
+            invite.add_header(name, value)
         call.dest_invite, call.dest_peer = invite, peer
         call.dest_dialog = call.dest_ack = None
         call.reinvite = call.reinvite_tx = call.caller_ack = None
@@ -584,9 +932,10 @@ class QueueLegs:
             self.events.operator_failed(call, status)
             return
         call.state = HeldState.BRIDGED
-        if call.refer_pending:
-            self._notify_refer(call, f"SIP/2.0 {status} {reason_phrase(status)}", final=True)
         self.events.connect_failed(call, status)
+        # the transfer has failed unless the switchboard is trying the next destination
+        if call.refer_pending and call.state is HeldState.BRIDGED:
+            self._notify_refer(call, f"SIP/2.0 {status} {reason_phrase(status)}", final=True)
 
     def _cancel_destination(self, call: HeldCall) -> None:
         from ..transaction import build_cancel
@@ -598,6 +947,8 @@ class QueueLegs:
         return call.dest_peer.transport if call.dest_peer is not None else "udp"
 
     def _end(self, call: HeldCall) -> None:
+        if call.state is not HeldState.ENDED and self.keeper is not None:
+            self.keeper.released(call)
         call.state = HeldState.ENDED
         if call.ok_timer is not None:
             call.ok_timer.cancel()
@@ -622,6 +973,16 @@ class QueueLegs:
 
     def _transport(self, call: HeldCall) -> str:
         return call.operator_peer.transport if call.operator_peer is not None else "udp"
+
+
+def _pending(call: HeldCall) -> bool:
+    """Is the caller's INVITE still without a final response?"""
+    return (
+        call.provisional is not None
+        and call.caller_dialog is None
+        and call.state in (HeldState.WAITING, HeldState.RINGING_OPERATOR)
+        and not call.server_tx.terminated
+    )
 
 
 def on_hold(sdp: bytes) -> bytes:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 from ..store import CallRecord, Disposition
 
-__all__ = ["CallRecorder", "CdrSink", "disposition_for", "split_route"]
+__all__ = ["CallNotes", "CallRecorder", "CdrSink", "NoteStore", "disposition_for", "split_route"]
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +158,11 @@ class CallRecorder:
             return
         del self._calls[call_id]
         disposition = disposition_for(status)
-        if call.queued_at is not None and status == _CANCELLED:
-            disposition = "abandoned in queue"
+        if call.queued_at is not None:
+            # held for an operator until now: turned away by a queue limit, or hung up
             call.queue_wait = now - call.queued_at
+            if status == _CANCELLED:
+                disposition = "abandoned in queue"
         self._write(call, disposition, status=status, reason=reason or None, ended_at=now)
         self._sweep(now)
 
@@ -291,3 +293,33 @@ class CallRecorder:
             self._store.record_cdr(record)
         except Exception:  # the signaling path must not fail for a record
             log.exception("call record of %s not written", call.call_id)
+
+
+class NoteStore(Protocol):
+    """Where operators' notes are kept: the store (`cdr_notes`, read with the call records)."""
+
+    async def set_call_note(self, call_id: str, operator: str, note: str) -> None: ...
+
+    async def call_notes(self, call_ids: Sequence[str]) -> dict[str, str]: ...
+
+
+class CallNotes:
+    """The operator's note on a call, kept with its call record: typed in the console's
+    history, shown by `softswitch cdr list` and `cdr show`. A note may come before the call
+    ends (its record is written then) and may be changed later; an empty note removes it."""
+
+    MAX_LENGTH = 1000
+
+    def __init__(self, store: NoteStore) -> None:
+        self._store = store
+
+    async def set(self, call_id: str, operator: str, note: str) -> None:
+        note = note.strip()
+        if len(note) > self.MAX_LENGTH:
+            raise ValueError(f"a note is at most {self.MAX_LENGTH} characters")
+        await self._store.set_call_note(call_id, operator, note)
+
+    async def get(self, call_ids: Sequence[str]) -> dict[str, str]:
+        """The notes of these calls, by SIP Call-ID; calls with no note are left out."""
+        wanted = [call_id for call_id in dict.fromkeys(call_ids) if call_id]
+        return await self._store.call_notes(wanted) if wanted else {}

@@ -285,7 +285,7 @@ class QueueService:
         self, held: Collection[str] = (), note: str = "the call was lost by its node"
     ) -> list[QueueCall]:
         """Mark failed the live calls of this node whose SIP Call-ID is not in `held` (after a
-        restart, the INVITEs a previous run held are gone)."""
+        restart: the calls a previous run held that this run could not hold again)."""
         failed = []
         for call in list(self._calls.values()):
             if call.node == self.node and call.call_id not in held:

@@ -35,7 +35,14 @@ from .models import (
     Line,
 )
 from .operators import OperatorRow, PositionChange
-from .queue_calls import QueueCallRow, QueueConfigRow, QueueStatsRow, Taken
+from .queue_calls import (
+    HeldInvite,
+    HeldInviteRow,
+    QueueCallRow,
+    QueueConfigRow,
+    QueueStatsRow,
+    Taken,
+)
 from .store import Store, redact_url
 from .writer import WriterStats
 
@@ -54,6 +61,8 @@ __all__ = [
     "EmbeddedDatabaseError",
     "Exchange",
     "ExchangeMode",
+    "HeldInvite",
+    "HeldInviteRow",
     "InvalidValueError",
     "Line",
     "LineInUseError",

@@ -22,7 +22,7 @@ import asyncpg
 from .errors import InvalidValueError, StoreClosedError
 from .models import DISPOSITIONS, CallRecord
 
-__all__ = ["CdrWriter", "CdrWriterStats", "list_cdrs"]
+__all__ = ["CdrWriter", "CdrWriterStats", "call_notes", "get_cdr", "list_cdrs", "set_call_note"]
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +46,18 @@ COLUMNS = (
     "queue_wait_seconds",
 )
 
+# The operator's note (`cdr_notes`, by Call-ID) comes with each record.
 _SELECT = """
-SELECT id, call_id, caller, dialed, number, rule, route,
-       extract(epoch FROM started_at)::float8 AS started_at,
-       extract(epoch FROM answered_at)::float8 AS answered_at,
-       extract(epoch FROM ended_at)::float8 AS ended_at,
-       disposition, status, reason, node, note, ended_by, queue_wait_seconds
-FROM cdrs
+SELECT c.id, c.call_id, c.caller, c.dialed, c.number, c.rule, c.route,
+       extract(epoch FROM c.started_at)::float8 AS started_at,
+       extract(epoch FROM c.answered_at)::float8 AS answered_at,
+       extract(epoch FROM c.ended_at)::float8 AS ended_at,
+       c.disposition, c.status, c.reason, c.node, c.note, c.ended_by, c.queue_wait_seconds,
+       n.note AS operator_note, n.operator AS note_by
+FROM cdrs c LEFT JOIN cdr_notes n ON n.call_id = c.call_id
 """
+
+MAX_NOTE = 1000
 
 _DISPOSITIONS = frozenset(DISPOSITIONS)
 # Errors that say "not now" (retry later), as opposed to "not this data" (drop it).
@@ -68,6 +72,9 @@ _UNAVAILABLE = (
 )
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 _COPY_TIMEOUT = 30.0
+# How long the writer waits for more records before a COPY: one round trip (and one COPY's
+# CPU on both sides) for the calls that end within it, instead of one per call.
+_LINGER = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +92,16 @@ class CdrWriter:
     """The single writer of the `cdrs` table for one store."""
 
     def __init__(
-        self, pool: asyncpg.Pool, *, max_batch: int = 5000, max_pending: int = 200_000
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_batch: int = 5000,
+        max_pending: int = 200_000,
+        linger: float = _LINGER,
     ) -> None:
         self._pool = pool
         self._max_batch = max_batch
+        self._linger = linger
         self._max_pending = max_pending
         self._pending: list[CallRecord] = []
         self._wakeup = asyncio.Event()
@@ -168,6 +181,8 @@ class CdrWriter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
+            if self._linger and self._lingering():
+                await asyncio.sleep(self._linger)
             while self._pending:
                 batch = self._in_flight = self._pending[: self._max_batch]
                 del self._pending[: len(batch)]
@@ -191,6 +206,10 @@ class CdrWriter:
                 self._resolve_waiters()
             if self._closed:
                 return
+
+    def _lingering(self) -> bool:
+        """Worth waiting for more records: nobody waits for these, and the batch is not full."""
+        return not (self._closed or self._waiters) and len(self._pending) < self._max_batch
 
     async def _until_given_up(self) -> None:
         while not self._give_up:
@@ -265,20 +284,61 @@ async def list_cdrs(
     args: list[object] = []
     if since is not None:
         args.append(since)
-        where.append(f"started_at >= to_timestamp(${len(args)}::float8)")
+        where.append(f"c.started_at >= to_timestamp(${len(args)}::float8)")
     if line is not None:
         args.append(line)
-        where.append(f"(caller = ${len(args)} OR number = ${len(args)})")
+        where.append(f"(c.caller = ${len(args)} OR c.number = ${len(args)})")
     if disposition is not None:
         args.append(disposition)
-        where.append(f"disposition = ${len(args)}")
+        where.append(f"c.disposition = ${len(args)}")
     args.append(limit)
     query = _SELECT
     if where:
         query += "WHERE " + " AND ".join(where) + "\n"
-    query += f"ORDER BY started_at DESC, id DESC LIMIT ${len(args)}"
+    query += f"ORDER BY c.started_at DESC, c.id DESC LIMIT ${len(args)}"
     rows = await pool.fetch(query, *args)
     return [CallRecord(**dict(row.items())) for row in rows]
+
+
+async def get_cdr(pool: asyncpg.Pool, key: int | str) -> list[CallRecord]:
+    """The record with id `key` (an int), or the records of SIP Call-ID `key` (a str), oldest
+    first: a Call-ID can have more than one (a call routed twice)."""
+    if isinstance(key, int):
+        rows = await pool.fetch(_SELECT + "WHERE c.id = $1", key)
+    else:
+        rows = await pool.fetch(_SELECT + "WHERE c.call_id = $1 ORDER BY c.started_at, c.id", key)
+    return [CallRecord(**dict(row.items())) for row in rows]
+
+
+async def set_call_note(pool: asyncpg.Pool, call_id: str, operator: str, note: str) -> None:
+    """Keep the operator's note on call `call_id` (whether or not its record is written yet);
+    an empty note removes it."""
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidValueError(f"a note is at most {MAX_NOTE} characters")
+    if not note:
+        await pool.execute("DELETE FROM cdr_notes WHERE call_id = $1", call_id)
+        return
+    await pool.execute(
+        """
+        INSERT INTO cdr_notes (call_id, operator, note) VALUES ($1, $2, $3)
+        ON CONFLICT (call_id) DO UPDATE
+            SET operator = EXCLUDED.operator, note = EXCLUDED.note, updated_at = now()
+        """,
+        call_id,
+        operator,
+        note,
+    )
+
+
+async def call_notes(pool: asyncpg.Pool, call_ids: list[str]) -> dict[str, str]:
+    """The operators' notes of these calls, by Call-ID (calls with none are left out)."""
+    if not call_ids:
+        return {}
+    rows = await pool.fetch(
+        "SELECT call_id, note FROM cdr_notes WHERE call_id = ANY($1::text[])", call_ids
+    )
+    return {row["call_id"]: row["note"] for row in rows}
 
 
 def _row(record: CallRecord) -> tuple[object, ...]:

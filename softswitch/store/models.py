@@ -145,6 +145,8 @@ class CallRecord:
     note: str | None = None
     ended_by: str | None = None
     queue_wait_seconds: float | None = None  # a switchboard call: until an operator answered
+    operator_note: str | None = None  # typed by an operator in the console (`cdr_notes`)
+    note_by: str | None = None  # that operator's login
     id: int | None = None
 
     @property

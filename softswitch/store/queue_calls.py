@@ -1,4 +1,5 @@
-"""Queue calls and queue settings (the `queue_calls` and `queue_config` tables).
+"""Queue calls, queue settings and held INVITEs (the `queue_calls`, `queue_config` and
+`held_invites` tables).
 
 A queue call row is changed only by guarded UPDATEs: `take` claims a call with `WHERE state IN
 (the states it may be taken from)`, so of two operators racing for one call exactly one gets the
@@ -18,15 +19,21 @@ from . import operators
 from .operators import OperatorRow, PositionChange
 
 __all__ = [
+    "HeldInvite",
+    "HeldInviteRow",
     "QueueCallRow",
     "QueueConfigRow",
     "QueueStatsRow",
     "Taken",
+    "drop_held",
     "get",
     "get_config",
     "insert",
+    "keep_held",
     "list_calls",
     "list_configs",
+    "list_held",
+    "mark_held_answered",
     "move",
     "remove_config",
     "set_config",
@@ -338,6 +345,102 @@ async def list_configs(pool: asyncpg.Pool) -> list[QueueConfigRow]:
 async def remove_config(pool: asyncpg.Pool, queue: str) -> bool:
     record = await pool.fetchrow("DELETE FROM queue_config WHERE queue = $1 RETURNING queue", queue)
     return record is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldInviteRow:
+    """A row of `held_invites`: a caller's INVITE held by `node`, and where its responses go.
+    Times are epoch seconds."""
+
+    node: str
+    call_id: str
+    invite: bytes
+    transport: str
+    host: str
+    port: int
+    local_port: int
+    to_tag: str
+    held_at: float = 0.0  # set by the database on insert
+    answered_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldInvite:
+    """A held INVITE and the latest queue entry of its call (None if none was written)."""
+
+    held: HeldInviteRow
+    entry: QueueCallRow | None
+
+
+_HELD_COLUMNS = """
+    node, call_id, invite, transport, host, port, local_port, to_tag,
+    extract(epoch FROM held_at)::float8 AS held_at,
+    extract(epoch FROM answered_at)::float8 AS answered_at
+"""
+
+# A call held again after a restart keeps its row; the INVITE and the tag are the same.
+_KEEP_HELD = """
+INSERT INTO held_invites (node, call_id, invite, transport, host, port, local_port, to_tag)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (node, call_id) DO UPDATE SET
+    invite = excluded.invite, transport = excluded.transport, host = excluded.host,
+    port = excluded.port, local_port = excluded.local_port, to_tag = excluded.to_tag
+"""
+
+
+async def keep_held(pool: asyncpg.Pool, row: HeldInviteRow) -> None:
+    await pool.execute(
+        _KEEP_HELD,
+        row.node,
+        row.call_id,
+        row.invite,
+        row.transport,
+        row.host,
+        row.port,
+        row.local_port,
+        row.to_tag,
+    )
+
+
+async def mark_held_answered(pool: asyncpg.Pool, node: str, call_id: str, at: float) -> None:
+    await pool.execute(
+        "UPDATE held_invites SET answered_at = coalesce(answered_at, to_timestamp($3::float8))"
+        " WHERE node = $1 AND call_id = $2",
+        node,
+        call_id,
+        at,
+    )
+
+
+async def drop_held(pool: asyncpg.Pool, node: str, call_ids: Sequence[str]) -> None:
+    await pool.execute(
+        "DELETE FROM held_invites WHERE node = $1 AND call_id = ANY($2::text[])",
+        node,
+        list(call_ids),
+    )
+
+
+async def list_held(pool: asyncpg.Pool, node: str) -> list[HeldInvite]:
+    """The INVITEs `node` holds, oldest first, each with the latest queue entry of its call."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        held = await conn.fetch(
+            f"SELECT {_HELD_COLUMNS} FROM held_invites WHERE node = $1 ORDER BY held_at, call_id",
+            node,
+        )
+        entries = await conn.fetch(
+            f"""
+            SELECT DISTINCT ON (call_id) {_COLUMNS} FROM queue_calls
+            WHERE node = $1 AND call_id = ANY($2::text[])
+            ORDER BY call_id, id DESC
+            """,
+            node,
+            [record["call_id"] for record in held],
+        )
+    latest = {record["call_id"]: _call(record) for record in entries}
+    return [
+        HeldInvite(HeldInviteRow(**dict(record.items())), latest.get(record["call_id"]))
+        for record in held
+    ]
 
 
 class _Rollback(Exception):

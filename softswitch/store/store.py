@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from . import dialplans, operators, queue_calls
-from .cdrs import CdrWriter, CdrWriterStats, list_cdrs
+from .cdrs import CdrWriter, CdrWriterStats, call_notes, get_cdr, list_cdrs, set_call_note
 from .errors import (
     DatabaseUnavailableError,
     DuplicateExchangeError,
@@ -34,7 +34,14 @@ from .listener import (
 from .migrate import Migration, apply_migrations
 from .models import Binding, CallRecord, DialplanVersion, Exchange, ExchangeMode, Line
 from .operators import OperatorRow, PositionChange
-from .queue_calls import QueueCallRow, QueueConfigRow, QueueStatsRow, Taken
+from .queue_calls import (
+    HeldInvite,
+    HeldInviteRow,
+    QueueCallRow,
+    QueueConfigRow,
+    QueueStatsRow,
+    Taken,
+)
 from .writer import BindingWriter, WriterStats
 
 __all__ = ["Store", "redact_url"]
@@ -380,6 +387,21 @@ class Store:
                 self._pool, since=since, line=line, disposition=disposition, limit=limit
             )
 
+    async def get_cdr(self, key: int | str) -> list[CallRecord]:
+        """The call record with id `key` (int), or those of SIP Call-ID `key` (str)."""
+        with _database_errors():
+            return await get_cdr(self._pool, key)
+
+    async def set_call_note(self, call_id: str, operator: str, note: str) -> None:
+        """The operator's note on a call, kept with its record (empty: removed)."""
+        with _database_errors():
+            await set_call_note(self._pool, call_id, operator, note)
+
+    async def call_notes(self, call_ids: Sequence[str]) -> dict[str, str]:
+        """The operators' notes of these calls, by Call-ID."""
+        with _database_errors():
+            return await call_notes(self._pool, list(call_ids))
+
     @property
     def cdr_stats(self) -> CdrWriterStats:
         return self._cdr_writer.stats
@@ -562,6 +584,26 @@ class Store:
         """Back to the defaults; False if the queue had no settings."""
         with _database_errors():
             return await queue_calls.remove_config(self._pool, queue)
+
+    # -- held INVITEs (answered after a restart) ------------------------------------------
+
+    async def keep_held_invite(self, row: HeldInviteRow) -> None:
+        """Remember a caller's INVITE held by `row.node` (replacing one of the same call)."""
+        with _database_errors():
+            await queue_calls.keep_held(self._pool, row)
+
+    async def mark_held_invite_answered(self, node: str, call_id: str, at: float) -> None:
+        with _database_errors():
+            await queue_calls.mark_held_answered(self._pool, node, call_id, at)
+
+    async def drop_held_invites(self, node: str, call_ids: Sequence[str]) -> None:
+        with _database_errors():
+            await queue_calls.drop_held(self._pool, node, call_ids)
+
+    async def list_held_invites(self, node: str) -> list[HeldInvite]:
+        """The INVITEs `node` holds, each with the latest queue entry of its call."""
+        with _database_errors():
+            return await queue_calls.list_held(self._pool, node)
 
     async def listen_queue(
         self, callback: Callback, *, on_resync: Resync | None = None

@@ -7,7 +7,7 @@ the node's event loop, next to SIP.
 from __future__ import annotations
 
 from .app import ConsoleApp, console_port, start_console, stop_console
-from .ports import Accounts, CallActions, DirectorySearch, NoCallActions, StoreAccounts
+from .ports import Accounts, CallActions, DirectorySearch, NoCallActions, Notes, StoreAccounts
 from .sessions import Session, SessionStore
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ConsoleApp",
     "DirectorySearch",
     "NoCallActions",
+    "Notes",
     "Session",
     "SessionStore",
     "StoreAccounts",

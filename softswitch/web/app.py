@@ -23,7 +23,7 @@ from .auth import LoginThrottle
 from .context import CONSOLE_KEY, Console, console_of
 from .history import CallBook
 from .live import Hub
-from .ports import Accounts, CallActions, DirectorySearch, NoCallActions
+from .ports import Accounts, CallActions, DirectorySearch, NoCallActions, Notes
 from .security import SESSIONS_KEY, current_session, gate, json_errors, security_headers
 from .sessions import SessionStore
 
@@ -44,10 +44,12 @@ def ConsoleApp(
     directory_search: DirectorySearch | None = None,
     sessions: SessionStore | None = None,
     stats_interval: float = 5.0,
+    notes: Notes | None = None,
 ) -> web.Application:
     """The console application. `accounts` checks passwords (`StoreAccounts(store)`);
     `actions` does the SIP side of take, connect, send back and hang up (none: the queue alone
-    changes); `directory_search(query)` finds lines for the connect dialog. Set
+    changes); `directory_search(query)` finds lines for the connect dialog; `notes` keeps
+    the operators' notes with the call records (`CallNotes(store)`). Set
     `secure_cookies` when the console is reached over HTTPS (directly or behind a proxy)."""
     app = web.Application(middlewares=[json_errors, gate], client_max_size=MAX_BODY)
     sessions = sessions or SessionStore()
@@ -62,6 +64,7 @@ def ConsoleApp(
         hub=Hub(queue_service, sessions, book, stats_interval=stats_interval),
         throttle=LoginThrottle(),
         secure_cookies=secure_cookies,
+        notes=notes,
     )
     app[CONSOLE_KEY] = console
     app[SESSIONS_KEY] = sessions

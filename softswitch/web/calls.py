@@ -205,6 +205,13 @@ async def note(request: web.Request) -> web.StreamResponse:
     if not isinstance(text, str) or len(text) > MAX_NOTE:
         return error(400, f"a note is text of at most {MAX_NOTE} characters")
     if console.book.set_note(login, id, text.strip()):
+        call_id = console.book.call_id(login, id)
+        if console.notes is not None and call_id:
+            try:
+                await console.notes.set(call_id, login, text)
+            except Exception as exc:  # the note stays in this node's history meanwhile
+                console.log.warning("note on call %d not saved: %s", id, exc)
+                return error(503, f"the note could not be saved: {exc}")
         return web.json_response({"ok": True})
     live = console.queue.get(id)
     if console.book.owner(id) is not None or (live is not None and live.operator):
@@ -238,7 +245,17 @@ async def set_state(request: web.Request) -> web.StreamResponse:
 async def history(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
     login = current_session(request).operator
-    calls = [history_view(call, text) for call, text in console.book.recent(login)]
+    recent = console.book.recent(login)
+    saved: dict[str, str] = {}
+    if console.notes is not None and recent:
+        # the saved note wins: it is what the call record shows, whichever node wrote it
+        try:
+            saved = await console.notes.get([call.get("call_id") or "" for call, _ in recent])
+        except Exception as exc:
+            console.log.warning("saved notes not read: %s", exc)
+    calls = [
+        history_view(call, saved.get(call.get("call_id") or "", text)) for call, text in recent
+    ]
     return web.json_response({"calls": calls})
 
 

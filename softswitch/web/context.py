@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..queue import QueueService
 from .history import CallBook
-from .ports import Accounts, CallActions, DirectorySearch
+from .ports import Accounts, CallActions, DirectorySearch, Notes
 from .sessions import SessionStore
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class Console:
     hub: Hub
     throttle: LoginThrottle
     secure_cookies: bool
+    notes: Notes | None = None  # None: notes live in `book` only, until the node stops
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("softswitch.web"))
 
     def end_session(self, session_id: str) -> None:

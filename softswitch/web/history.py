@@ -68,6 +68,11 @@ class CallBook:
     def has(self, operator: str, id: int) -> bool:
         return id in self._books.get(operator, {})
 
+    def call_id(self, operator: str, id: int) -> str | None:
+        """The SIP Call-ID of call `id` in the operator's book (what its record is kept by)."""
+        entry = self._books.get(operator, {}).get(id)
+        return None if entry is None else entry[0].get("call_id")
+
     def set_note(self, operator: str, id: int, note: str) -> bool:
         entry = self._books.get(operator, {}).get(id)
         if entry is None:

@@ -4,6 +4,8 @@
 - `CallActions`: the SIP side of an operator's action, called after the queue service has
   accepted it: ring the operator's phone, connect by third-party call control, drop a leg.
 - `DirectorySearch`: lines by number, name, exchange or jack label, for the connect dialog.
+- `Notes`: the operator's note on a call, kept with its call record
+  (`softswitch.proxy.records.CallNotes`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = [
     "CallActions",
     "DirectorySearch",
     "NoCallActions",
+    "Notes",
     "StoreAccounts",
 ]
 
@@ -50,6 +53,13 @@ class CallActions(Protocol):
     async def connect(self, call: QueueCall, operator: Position, number: str) -> None: ...
     async def send_back(self, call: QueueCall, operator: Position) -> None: ...
     async def hang_up(self, call: QueueCall, operator: Position) -> None: ...
+
+
+class Notes(Protocol):
+    """Notes by SIP Call-ID: `set` keeps one (empty: removes it), `get` reads several."""
+
+    async def set(self, call_id: str, operator: str, note: str) -> None: ...
+    async def get(self, call_ids: Sequence[str]) -> dict[str, str]: ...
 
 
 class StoreAccounts:

@@ -335,6 +335,8 @@ class PhoneAgentProcess:
             "hangup": self.cmd_hangup,
             "stats": self.cmd_stats,
             "transfer": self.cmd_transfer,
+            "hold": self.cmd_hold,
+            "unhold": self.cmd_unhold,
             "info": self.cmd_info,
             "set_codecs": lambda params: {"codecs": self.set_codecs(list(params["codecs"]))},
             "ping": lambda params: {"pong": True},
@@ -905,6 +907,26 @@ class PhoneAgentProcess:
         target = str(p["target"])
         call.xfer(target, pj.CallOpParam(True))
         return {"call": rec.cid, "target": target}
+
+    def cmd_hold(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Put the call on hold: a re-INVITE offering ``a=sendonly``."""
+        rec, call = self._live_call(p)
+        call.setHold(self._call_op(p))
+        return {"call": rec.cid}
+
+    def cmd_unhold(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Take the call off hold: a re-INVITE (``update``: an UPDATE) offering ``sendrecv``;
+        ``no_sdp``: a re-INVITE with no offer (the answer goes in the ACK)."""
+        rec, call = self._live_call(p)
+        prm = self._call_op(p)
+        prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+        if p.get("no_sdp"):
+            prm.opt.flag |= pj.PJSUA_CALL_NO_SDP_OFFER
+        if p.get("update"):
+            call.update(prm)
+        else:
+            call.reinvite(prm)
+        return {"call": rec.cid}
 
     def cmd_stats(self, p: dict[str, Any]) -> dict[str, Any]:
         rec = self._call(p)

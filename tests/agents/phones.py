@@ -378,6 +378,15 @@ class PhoneAgent:
         """Blind transfer: the phone sends REFER with ``Refer-To: target`` in the call."""
         return self.request("transfer", call=call, target=target)
 
+    def hold(self, call: str) -> dict[str, Any]:
+        """Put the call on hold (pjsua: a re-INVITE offering ``a=sendonly``)."""
+        return self.request("hold", call=call)
+
+    def unhold(self, call: str, *, update: bool = False, no_sdp: bool = False) -> dict[str, Any]:
+        """Resume the call: a re-INVITE (``update``: an UPDATE) offering ``sendrecv``;
+        ``no_sdp``: a re-INVITE with no offer."""
+        return self.request("unhold", call=call, update=update, no_sdp=no_sdp)
+
     def stats(self, call: str) -> dict[str, Any]:
         """RTP counters of the call's audio stream (``rx_packets``, ``tx_packets``, ...)."""
         return self.request("stats", call=call)

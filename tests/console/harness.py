@@ -98,7 +98,7 @@ async def provision(store: Store) -> None:
 
 @contextlib.asynccontextmanager
 async def running_console(
-    store: Store, *, secure_cookies: bool = False
+    store: Store, *, secure_cookies: bool = False, notes: Any = None
 ) -> AsyncIterator[RunningConsole]:
     await provision(store)
     service = QueueService(store, "node-a")
@@ -111,6 +111,7 @@ async def running_console(
         actions=actions,
         directory_search=search_directory,
         stats_interval=0.2,
+        notes=notes,
     )
     runner = await start_console(app, "127.0.0.1", 0)
     try:

@@ -59,6 +59,44 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> Non
         await asyncio.sleep(0.05)
 
 
+@dataclass
+class WithOperator:
+    """A queued call taken by an operator: both phones, the caller's and the operator's call
+    ids, the operator's incoming-call event, and the switchboard's entry."""
+
+    caller: PhoneAgent
+    call: str
+    operator: PhoneAgent
+    at_operator: dict[str, Any]
+    entry: Any
+
+    @property
+    def operator_call(self) -> str:
+        return str(self.at_operator["call"])
+
+
+async def queued_with_operator(
+    switch: Softswitch, phones: Any, number: str = "5553001"
+) -> WithOperator:
+    """Caller 5551001 dials `number` (a manual line: queued), and the operator on 5551002
+    (login operator-1) takes the call and answers. Both lines must be provisioned."""
+    caller = await registered(phones, switch, "caller", "5551001", "one-secret")
+    operator = await registered(phones, switch, "operator", "5551002", "two-secret")
+    await operator.aio.set_auto_answer("operator", "answer")
+    call = await caller.aio.call("caller", dial(switch, number))
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    board = switch.switchboard
+    assert board is not None
+    await wait_until(lambda: len(board.waiting()) == 1)
+    entry = board.waiting()[0]
+    board.take(entry.id, "operator-1", "5551002")
+    at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
+    await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
+    await operator.aio.wait_event("call_state", call=at_operator["call"], state="CONFIRMED")
+    await wait_until(lambda: entry.state == "with operator")
+    return WithOperator(caller, call, operator, at_operator, entry)
+
+
 def invites_received(agent: PhoneAgent) -> list[dict[str, Any]]:
     return agent.sip_messages(direction="rx", method="INVITE")
 

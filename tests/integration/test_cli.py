@@ -209,6 +209,8 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0004_operator_queue",
         "applied 0005_trunk_credentials",
         "applied 0006_switchboard_records",
+        "applied 0007_held_invites",
+        "applied 0008_call_notes",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")

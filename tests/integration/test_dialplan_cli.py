@@ -506,6 +506,9 @@ async def test_cdr_list_formats(cli: Cli, network: str) -> None:
             "node": "node-a",
             "ended_by": None,
             "note": None,
+            "queue_wait_seconds": None,
+            "operator_note": None,
+            "note_by": None,
         }
     ]
 

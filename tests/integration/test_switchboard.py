@@ -10,7 +10,7 @@ import pytest
 
 from softswitch.server import Softswitch
 
-from .calling import dial, registered, wait_until
+from .calling import dial, queued_with_operator, registered, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -126,20 +126,9 @@ async def caller_with_operator(
     from .conftest import provision
 
     await provision(board.store, ("5551003", "three-secret"))
-    caller = await registered(phone_agent_factory, board, "caller", "5551001", "one-secret")
-    operator = await registered(phone_agent_factory, board, "operator", "5551002", "two-secret")
     callee = await registered(phone_agent_factory, board, "callee", "5551003", "three-secret")
-    await operator.aio.set_auto_answer("operator", "answer")
-    call = await caller.aio.call("caller", dial(board, "5553001"))
-    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
-    assert board.switchboard is not None
-    await wait_until(lambda: len(board.switchboard.waiting()) == 1)  # type: ignore[union-attr]
-    entry = board.switchboard.waiting()[0]
-    board.switchboard.take(entry.id, "operator-1", "5551002")
-    at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
-    await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
-    await operator.aio.wait_event("call_state", call=at_operator["call"], state="CONFIRMED")
-    return caller, call, operator, at_operator, callee, entry
+    taken = await queued_with_operator(board, phone_agent_factory)
+    return taken.caller, taken.call, taken.operator, taken.at_operator, callee, taken.entry
 
 
 async def test_the_operators_transfer_key_connects_the_caller(
