@@ -105,6 +105,15 @@ class ResponseContext:
         self.timer_c: Any = None
         self.caller = ""
 
+    def forget_parsed(self) -> None:
+        """The final response has gone upstream: what stays (until the transactions have waited
+        out their timers) is kept as text, not as thousands of parsed objects."""
+        self.request.forget_parsed()
+        for branch in self.branches:
+            branch.request.forget_parsed()
+            if branch.final is not None:
+                branch.final.forget_parsed()
+
     def take_next_group(self) -> list[Target]:
         if self.next_group >= len(self.groups):
             return []

@@ -454,6 +454,8 @@ class ProxyCore:
                     self.observer.call_answered(request.call_id, time.time())
                 for other in context.pending:
                     self._cancel_branch(other, COMPLETED_ELSEWHERE)
+            if first:
+                context.forget_parsed()
             return
         if branch_.done:
             return  # a final after we gave up on this branch
@@ -489,6 +491,7 @@ class ProxyCore:
         if request.method == "INVITE" and request.to_addr.tag is None:
             reason = response.reason if response is not None else ""
             self.observer.call_failed(request.call_id, status, reason, time.time())
+        context.forget_parsed()
 
     def _forward_response(self, context: ResponseContext, response: Response) -> None:
         """§16.7 step 9: our Via off, then back through the server transaction."""

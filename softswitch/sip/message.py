@@ -22,8 +22,9 @@ from .uri import URI, SipURI, parse_uri
 SIP_VERSION = "SIP/2.0"
 MAX_HEADER_FIELDS = 256
 
-# One header field: [lookup key, name as written, value].
-Field = list[str]
+# One header field: (lookup key, name as written, value). A tuple of strings: the collector
+# stops tracking it, which matters when thousands of messages wait in transactions.
+Field = tuple[str, str, str]
 
 
 class Message:
@@ -66,7 +67,7 @@ class Message:
     def add_header(self, name: str, value: str, *, first: bool = False) -> None:
         """Add a field; `first` puts it above the others of its name (Via, Record-Route)."""
         key = header_key(name)
-        field = [key, canonical_name(key) if name.lower() == key else name, value]
+        field = (key, canonical_name(key) if name.lower() == key else name, value)
         self._invalidate(key)
         if first:
             for i, existing in enumerate(self._fields):
@@ -83,15 +84,21 @@ class Message:
         self._invalidate(key)
         for i, field in enumerate(self._fields):
             if field[0] == key:
-                field[2] = value
+                self._fields[i] = (key, field[1], value)
                 self._fields[i + 1 :] = [f for f in self._fields[i + 1 :] if f[0] != key]
                 return
-        self._fields.append([key, canonical_name(key), value])
+        self._fields.append((key, canonical_name(key), value))
 
     def remove_header(self, name: str) -> None:
         key = header_key(name)
         self._invalidate(key)
         self._fields = [f for f in self._fields if f[0] != key]
+
+    def forget_parsed(self) -> None:
+        """Drop the parsed values (they are read again on demand): for a message kept only in
+        case it is needed again, such as one held by a transaction that waits out its timers.
+        """
+        self._cache.clear()
 
     def _invalidate(self, key: str) -> None:
         """Forget what was parsed from the fields named `key`."""
@@ -116,7 +123,7 @@ class Message:
             if len(items) <= 1:
                 del self._fields[i]
             else:
-                field[2] = ", ".join(items[1:])
+                self._fields[i] = (key, field[1], ", ".join(items[1:]))
             if items:
                 return items[0]
         return None
@@ -127,10 +134,11 @@ class Message:
         What was parsed from the header is forgotten, unless its first item already reads
         `value` (a cached top Via edited in place, then written back)."""
         key = header_key(name)
-        for field in self._fields:
+        for i, field in enumerate(self._fields):
             if field[0] == key:
                 items = [item for item in split_unquoted(field[2], ",") if item]
-                field[2] = value if len(items) <= 1 else ", ".join([value, *items[1:]])
+                joined = value if len(items) <= 1 else ", ".join([value, *items[1:]])
+                self._fields[i] = (key, field[1], joined)
                 cached = self._cache.get(key)
                 if not (isinstance(cached, list) and cached and str(cached[0]) == value):
                     self._invalidate(key)
@@ -247,7 +255,7 @@ class Message:
     __bytes__ = to_bytes
 
     def copy_fields(self) -> list[Field]:
-        return [list(f) for f in self._fields]
+        return self._fields.copy()  # the fields themselves are immutable
 
 
 class Request(Message):
@@ -330,18 +338,18 @@ def make_response(
     for field in request._fields:
         key = field[0]
         if key == "via" or (key in _COPIED_TO_RESPONSE and key not in copied):
-            fields.append(list(field))
+            fields.append(field)
             copied.add(key)
     if to_tag is not None and status > 100:
-        for field in fields:
+        for i, field in enumerate(fields):
             if field[0] == "to":
                 if _to_tag_missing(request):
-                    field[2] = f"{field[2]};tag={to_tag}"
+                    fields[i] = (field[0], field[1], f"{field[2]};tag={to_tag}")
                 break
     if status == 100:
         timestamp = request.header("timestamp")
         if timestamp is not None:
-            fields.append(["timestamp", "Timestamp", timestamp])
+            fields.append(("timestamp", "Timestamp", timestamp))
     response = Response(status, reason, fields, body)
     for name, value in headers:
         response.add_header(name, value)
@@ -454,7 +462,7 @@ def _parse_fields(lines: list[str]) -> list[Field]:
         entry = known.get(name)
         if entry is None or not value.endswith("\r") or "\r" in value[:-1]:
             return _parse_fields_slowly(lines)
-        fields.append([entry[0], entry[1], value[:-1].strip(WHITESPACE)])
+        fields.append((entry[0], entry[1], value[:-1].strip(WHITESPACE)))
     return fields
 
 
@@ -473,7 +481,8 @@ def _parse_fields_slowly(lines: list[str]) -> list[Field]:
             # LWS folding (§7.3.1): the line break and the whitespace are one SP
             previous = fields[-1]
             folded = line.strip(WHITESPACE)
-            previous[2] = f"{previous[2]} {folded}" if previous[2] else folded
+            joined = f"{previous[2]} {folded}" if previous[2] else folded
+            fields[-1] = (previous[0], previous[1], joined)
             continue
         name, colon, value = line.partition(":")
         if not colon:
@@ -485,7 +494,7 @@ def _parse_fields_slowly(lines: list[str]) -> list[Field]:
         key = header_key(name)
         if len(_FIELD_NAMES) < _MAX_FIELD_NAMES:
             _FIELD_NAMES[written] = (key, name)
-        fields.append([key, name, value.strip(WHITESPACE)])
+        fields.append((key, name, value.strip(WHITESPACE)))
     return fields
 
 
