@@ -14,7 +14,8 @@ for callers' phones to retransmit. So:
 - every 15 minutes, everything is unfrozen and collected once, so that a rare cycle (an
   exception and its traceback, say) is not kept forever.
 
-Measured at 500 calls/s on 2 vCPUs: the pauses went from 25-340 ms to none.
+Measured at 500 calls/s on 2 vCPUs, in a 15 s step: before, about twenty collections of
+25-66 ms and a full one of 337 ms; after, one collection of 28 ms.
 """
 
 from __future__ import annotations
