@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Protocol
 
-from ..sip import Request, Response, SipURI, make_response, reason_phrase
+from ..sip import Request, Response, SipError, SipURI, make_response, reason_phrase
 from ..transaction import (
     AckReceived,
     ClientTransaction,
@@ -359,7 +359,11 @@ class QueueLegs:
     def handle_event(self, output: Output) -> bool:
         """Responses and timeouts of our operator legs; True when the output was ours."""
         tx = getattr(output, "tx", None)
-        if tx is not None and tx in self._relayed:
+        if tx is None or (tx not in self._relayed and tx not in self._by_client_tx):
+            return False
+        if type(output) is ResponseReceived and not _readable(output.response):  # type: ignore[union-attr]
+            return True  # a response whose From or To we cannot read is dropped, as by a phone
+        if tx in self._relayed:
             self._relay_event(output)
             return True
         call = self._by_client_tx.get(tx) if tx is not None else None  # type: ignore[arg-type]
@@ -1001,3 +1005,15 @@ def on_hold(sdp: bytes) -> bytes:
         if line.startswith("m="):
             out.append("a=inactive")
     return ("\r\n".join(out) + "\r\n").encode()
+
+
+def _readable(response: Response) -> bool:
+    """Can this leg read the response's From and To? The parser checks only what matching
+    needs (top Via, CSeq) in responses; a leg builds its dialog from the rest."""
+    try:
+        response.from_addr  # noqa: B018
+        response.to_addr  # noqa: B018
+    except SipError as err:
+        log.info("dropped a response to a leg: %s", err.reason)
+        return False
+    return True

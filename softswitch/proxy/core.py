@@ -325,7 +325,12 @@ class ProxyCore:
             request.remove_header("route")
             for value in (*target.route, *existing):
                 request.add_header("Route", value)
-        via_branch = f"{branch()}.{loop_hash(original)}"
+        if original.to_addr.tag is None:
+            via_branch = f"{branch()}.{loop_hash(original)}"
+        else:
+            # in a dialog the Route set decides the path, so there is no loop to tell from a
+            # spiral; Max-Forwards still ends one
+            via_branch = branch()
         request.add_header("Via", self.local.via(transport, via_branch), first=True)
         return request
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .errors import ParseError
 
 # RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
@@ -101,6 +103,11 @@ def split_unquoted(text: str, separator: str) -> list[str]:
         start = i + 1
 
 
+# `;name=value;flag` of tokens (and host characters in values, for `received` and `maddr`): a
+# subset of what parse_params accepts, read without its per-item checks.
+_SIMPLE_PARAMS_RE = re.compile(r"(?:;[-!%'*+.0-9A-Za-z_`~]+(?:=[-!%'*+.0-9A-Za-z_`~:\[\]]+)?)+")
+
+
 def parse_params(text: str) -> dict[str, str | None]:
     """`;name=value;flag;name="quoted"` (the leading ';' optional) to an ordered dict.
 
@@ -108,6 +115,23 @@ def parse_params(text: str) -> dict[str, str | None]:
     quoted values keep their quotes so they serialize back as they came. An empty parameter
     (`;;`, a trailing `;`) or a name given twice is a ParseError (§25: generic-param, §7.3.1).
     """
+    params: dict[str, str | None] = {}
+    if not text:
+        return params
+    if _SIMPLE_PARAMS_RE.fullmatch(text) is not None:
+        # the usual `;name=value;flag` with no spaces or quotes: the checks below hold already
+        for item in text[1:].split(";"):
+            name, eq, value = item.partition("=")
+            name = name.lower()
+            if name in params:
+                raise ParseError(f"parameter {name!r} given twice")
+            params[name] = value if eq else None
+        return params
+    return parse_params_fully(text)
+
+
+def parse_params_fully(text: str) -> dict[str, str | None]:
+    """`parse_params` without the shortcut for the usual form."""
     params: dict[str, str | None] = {}
     if not text:
         return params

@@ -106,6 +106,8 @@ class Message:
         if cache:
             cache.pop(key, None)
             cache.pop("@list:" + key, None)
+            if key == "via":
+                cache.pop("@top:via", None)
 
     def pop_first_value(self, name: str) -> str | None:
         """Remove and return the topmost value of a list header (the top Via, the first Route).
@@ -129,47 +131,86 @@ class Message:
         return None
 
     def replace_first_value(self, name: str, value: str) -> None:
-        """Replace the topmost value of a list header in place (a stamped top Via).
-
-        What was parsed from the header is forgotten, unless its first item already reads
-        `value` (a cached top Via edited in place, then written back)."""
+        """Replace the topmost value of a list header in place; what was parsed from the
+        header is forgotten."""
         key = header_key(name)
         for i, field in enumerate(self._fields):
             if field[0] == key:
                 items = [item for item in split_unquoted(field[2], ",") if item]
                 joined = value if len(items) <= 1 else ", ".join([value, *items[1:]])
                 self._fields[i] = (key, field[1], joined)
-                cached = self._cache.get(key)
-                if not (isinstance(cached, list) and cached and str(cached[0]) == value):
-                    self._invalidate(key)
-                else:
-                    self._cache.pop("@list:" + key, None)
+                self._invalidate(key)
                 return
         raise KeyError(name)
+
+    def top_via_edited(self) -> None:
+        """The parsed top Via was changed in place (`received`, `rport`): write it back."""
+        top = self.top_via
+        for i, field in enumerate(self._fields):
+            if field[0] == "via":
+                value = field[2]
+                rest = split_unquoted(value, ",")[1:] if "," in value else []
+                joined = ", ".join([str(top), *(item for item in rest if item)])
+                self._fields[i] = ("via", field[1], joined)
+                self._cache.pop("@list:via", None)
+                return
 
     # -- parsed values -----------------------------------------------------------------------
 
     @property
     def vias(self) -> list[Via]:
-        vias = self._cache.get("via")
+        cache = self._cache
+        vias = cache.get("via")
         if vias is None:
-            vias = [parse_via(v) for v in self.header_values("via")]
-            self._cache["via"] = vias
+            values = self.header_values("via")
+            top = cache.get("@top:via")
+            if top is not None and values:  # the top one, parsed (and maybe stamped) before
+                vias = [top, *(parse_via(v) for v in values[1:])]
+            else:
+                vias = [parse_via(v) for v in values]
+            cache["via"] = vias
         return vias  # type: ignore[return-value]
 
     @property
     def top_via(self) -> Via:
-        vias = self.vias
-        if not vias:
-            raise ParseError("no Via")
-        return vias[0]
+        """The topmost Via, parsed alone: what a response needs to find its transaction."""
+        cache = self._cache
+        vias = cache.get("via")
+        if vias is not None:
+            if not vias:
+                raise ParseError("no Via")
+            return vias[0]  # type: ignore[index, no-any-return]
+        top = cache.get("@top:via")
+        if top is None:
+            value = self._first_value("via")
+            if value is None:
+                raise ParseError("no Via")
+            top = cache["@top:via"] = parse_via(value)
+        return top  # type: ignore[return-value]
+
+    def _first_value(self, key: str) -> str | None:
+        """The first item of a list header (`header_values(key)[0]`) without splitting them all."""
+        for field in self._fields:
+            if field[0] == key:
+                value = field[2]
+                if "," not in value:
+                    if value:
+                        return value
+                    continue
+                for item in split_unquoted(value, ","):
+                    if item:
+                        return item
+        return None
 
     @property
     def call_id(self) -> str:
-        value = self.header("call-id")
+        value = self._cache.get("call-id")
         if value is None:
-            raise ParseError("no Call-ID")
-        return value
+            value = self.header("call-id")
+            if value is None:
+                raise ParseError("no Call-ID")
+            self._cache["call-id"] = value
+        return value  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
@@ -382,13 +423,17 @@ def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
             raise ParseError("no empty line after the headers")
     head = data[:end].decode("utf-8", "surrogateescape")
     body = data[end + sep_len :]
-    lines = head.split("\n")
+    lines = head.split("\r\n")
+    # every line ends in CRLF, with no other CR or LF: the usual head, read by the fast loop
+    regular = head.count("\n") == len(lines) - 1 == head.count("\r")
+    if not regular:
+        lines = head.split("\n")
     start = lines[0].rstrip("\r")
     try:
         message = _parse_start_line(start)
     except ParseError as err:
         raise ParseError(err.reason, _request_to_answer(start, lines), err.status) from None
-    message._fields = _parse_fields(lines)
+    message._fields = _parse_fields(lines) if regular else _parse_fields_slowly(lines)
     try:
         if len(message._fields) > MAX_HEADER_FIELDS:
             raise ParseError(f"more than {MAX_HEADER_FIELDS} header fields")
@@ -438,7 +483,7 @@ def _request_to_answer(start: str, lines: list[str]) -> Request | None:
         return None
     request = Request(method, "")
     try:
-        request._fields = _parse_fields(lines)
+        request._fields = _parse_fields_slowly(lines)
     except SipError:
         return None
     return request if _answerable(request) else None
@@ -451,23 +496,23 @@ _MAX_FIELD_NAMES = 4096  # chosen by peers: a bound, so invented names cannot gr
 
 
 def _parse_fields(lines: list[str]) -> list[Field]:
-    """The header fields of the lines of a head (the start line first, the empty line gone)."""
+    """The header fields of the lines of a head split at CRLF (the start line first), when
+    the head has no other CR or LF."""
     fields: list[Field] = []
     known = _FIELD_NAMES
-    if len(lines) > 1:
-        lines[-1] += "\r"  # the head was cut before the last CRLF: every line alike
     for raw in lines[1:]:
-        # the usual line: `Name: value` ending in CRLF, a name seen before, nothing folded
+        # the usual line: `Name: value`, a name seen before (so not a folded line)
         name, _, value = raw.partition(":")
         entry = known.get(name)
-        if entry is None or not value.endswith("\r") or "\r" in value[:-1]:
+        if entry is None:
             return _parse_fields_slowly(lines)
-        fields.append((entry[0], entry[1], value[:-1].strip(WHITESPACE)))
+        fields.append((entry[0], entry[1], value.strip(WHITESPACE)))
     return fields
 
 
 def _parse_fields_slowly(lines: list[str]) -> list[Field]:
-    """Every line form of §7.3.1: folding, bare LF line ends, names not seen before."""
+    """Every line form of §7.3.1: folding, bare LF line ends, names not seen before. `lines`
+    are split at LF (each may end in its CR) or at CRLF."""
     fields: list[Field] = []
     for raw in lines[1:]:
         line = raw[:-1] if raw.endswith("\r") else raw
@@ -530,18 +575,28 @@ def _check_required(message: Message) -> None:
             if key in seen:
                 raise ParseError(f"more than one {canonical_name(key)}")
             seen.add(key)
+    if not isinstance(message, Request):
+        # A response is matched by its top Via and CSeq (§17.1.3) and otherwise passed on as
+        # it came: From and To must be there, and are read (and checked) by whoever needs them.
+        message.top_via  # noqa: B018
+        if not message.call_id:
+            raise ParseError("empty Call-ID")
+        message.cseq  # noqa: B018
+        for key in ("from", "to"):
+            if key not in seen:
+                raise ParseError(f"no {canonical_name(key)}")
+        return
     if not message.vias:
         raise ParseError("no Via")
     if not message.call_id:
         raise ParseError("empty Call-ID")
     cseq = message.cseq
-    if isinstance(message, Request):
-        if cseq.method != message.method:
-            raise ParseError(f"CSeq method {cseq.method} does not match {message.method}")
-        uri = message.request_uri
-        if isinstance(uri, SipURI) and uri.headers:
-            # headers are not allowed in a Request-URI (§19.1.1, RFC 4475 §3.1.2.11)
-            raise ParseError(f"headers in the Request-URI {message.uri[:80]!r}")
+    if cseq.method != message.method:
+        raise ParseError(f"CSeq method {cseq.method} does not match {message.method}")
+    uri = message.request_uri
+    if isinstance(uri, SipURI) and uri.headers:
+        # headers are not allowed in a Request-URI (§19.1.1, RFC 4475 §3.1.2.11)
+        raise ParseError(f"headers in the Request-URI {message.uri[:80]!r}")
     message.from_addr  # noqa: B018 - parse now, so a broken From is a 400 here and not later
     message.to_addr  # noqa: B018
     if message.header("max-forwards") is not None:

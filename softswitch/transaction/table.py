@@ -19,6 +19,7 @@ from __future__ import annotations
 from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any
 
+from ..sip import SipError
 from .base import ClientTransaction, ServerTransaction, Transaction
 from .client_invite import ClientInviteTransaction
 from .client_non_invite import ClientNonInviteTransaction
@@ -149,7 +150,11 @@ class TransactionTable:
         out = tx.send_response(response, now, data)
         if response.status >= 200 and is_legacy_key(tx.key) and type(tx) is ServerInviteTransaction:
             # An RFC 2543 INVITE: its ACK will carry this response's To tag (§17.2.3).
-            alias = legacy_ack_key(tx.request, response.to_addr.tag)
+            try:
+                to_tag = response.to_addr.tag
+            except SipError:
+                to_tag = None  # a relayed response with a To we cannot read: no second key
+            alias = legacy_ack_key(tx.request, to_tag)
             if alias is not None and alias not in tx.aliases and not tx.terminated:
                 tx.aliases += (alias,)
                 self._servers[alias] = tx

@@ -21,8 +21,7 @@ def stamp_received(request: Request, peer: Peer) -> None:
         via.params["received"] = peer.host
         changed = True
     if changed:
-        # the parsed Via in the cache was edited in place; only the text needs the change
-        request.replace_first_value("via", str(via))
+        request.top_via_edited()
 
 
 def response_peer(via: Via, request_peer: Peer) -> Peer:

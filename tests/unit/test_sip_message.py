@@ -694,16 +694,32 @@ def test_address_list_headers_split_at_commas(name: str) -> None:
     ]
 
 
-def test_replace_first_value_keeps_a_cached_via_edited_in_place() -> None:
+@pytest.mark.parametrize("all_parsed", [False, True])
+def test_a_top_via_edited_in_place_is_written_back_and_kept(all_parsed: bool) -> None:
     msg = parse_request(invite("Via: SIP/2.0/UDP second.example.com;branch=z9hG4bK2"))
+    if all_parsed:
+        msg.vias  # noqa: B018
     top = msg.top_via
     top.params["received"] = "192.0.2.1"  # what a transport does to the parsed top Via
-    msg.replace_first_value("via", str(top))
+    msg.top_via_edited()
     assert msg.top_via is top
     assert msg.header_values("via") == [
         "SIP/2.0/UDP pc33.atlanta.com:5060;branch=z9hG4bK776asdhds;received=192.0.2.1",
         "SIP/2.0/UDP second.example.com;branch=z9hG4bK2",
     ]
+    assert [via.host for via in msg.vias] == ["pc33.atlanta.com", "second.example.com"]
+    assert msg.vias[0] is top
+
+
+def test_a_top_via_in_a_list_is_edited_alone() -> None:
+    two = "SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP b.example.com;branch=z9hG4bK2"
+    msg = parse_request(invite(f"Via: {two}", without=("via",)))
+    msg.top_via.params["rport"] = "5062"
+    msg.top_via_edited()
+    assert msg.header("via") == (
+        "SIP/2.0/UDP a.example.com;branch=z9hG4bK1;rport=5062, "
+        "SIP/2.0/UDP b.example.com;branch=z9hG4bK2"
+    )
 
 
 def test_replace_first_value_with_new_text_forgets_the_parsed_value() -> None:

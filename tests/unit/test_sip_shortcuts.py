@@ -1,5 +1,6 @@
-"""The shortcuts of the parser for the common forms of name-addr and Via build exactly what the
-full parser builds, and refuse nothing the full parser accepts (they fall back to it)."""
+"""The shortcuts of the parser for the common forms of name-addr, Via and parameters build
+exactly what the full parser builds, and refuse nothing the full parser accepts (they fall back
+to it)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from softswitch.sip.address import (
     parse_via,
     parse_via_fully,
 )
+from softswitch.sip.grammar import parse_params, parse_params_fully
 
 EXAMPLES = int(os.environ.get("SIP_PROPERTY_EXAMPLES", "400"))
 SETTINGS = settings(
@@ -82,7 +84,9 @@ def outcome(parse, text: str) -> tuple[str, object]:  # type: ignore[no-untyped-
     return ("ok", describe(value))
 
 
-def describe(value: NameAddr | Via) -> object:
+def describe(value: NameAddr | Via | dict[str, str | None]) -> object:
+    if isinstance(value, dict):
+        return list(value.items())
     if isinstance(value, Via):
         return (value.transport, value.host, value.port, value.params, value.version, str(value))
     uri = value.uri
@@ -222,3 +226,62 @@ def test_shaped_addresses_parse_the_same_both_ways(text: str) -> None:
 @given(shaped_vias())
 def test_shaped_vias_parse_the_same_both_ways(text: str) -> None:
     assert outcome(parse_via, text) == outcome(parse_via_fully, text)
+
+
+PARAM_PIECES = st.sampled_from(
+    [
+        ";",
+        "=",
+        "tag",
+        "TAG",
+        "branch",
+        "z9hG4bK1",
+        "lr",
+        "received",
+        "127.0.0.1",
+        "[::1]",
+        ":",
+        " ",
+        "\t",
+        '"',
+        '"q v"',
+        "<",
+        ">",
+        "\\",
+        "x",
+        "é",
+        ",",
+        "%41",
+        "",
+        "a=b",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ";tag=1",
+        ";lr",
+        ";a=b;A=c",
+        ";x;;y",
+        ";x=",
+        ";=x",
+        ' ;a="b c"',
+        ";received=[::1]:5060",
+        ";a=b ",
+        ";a= b",
+        "a=b",
+        ";é=1",
+        ";a=<b>",
+        ";Branch=Z9HG4BK1;rport",
+    ],
+)
+def test_params_shortcut_agrees_with_the_full_parser(text: str) -> None:
+    assert outcome(parse_params, text) == outcome(parse_params_fully, text)
+
+
+@SETTINGS
+@given(st.lists(PARAM_PIECES, max_size=10).map("".join))
+def test_generated_params_parse_the_same_both_ways(text: str) -> None:
+    assert outcome(parse_params, text) == outcome(parse_params_fully, text)
