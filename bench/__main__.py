@@ -1,4 +1,4 @@
-"""`python -m bench [calls|register|memory|routing|all] [--quick]`: run, then write
+"""`python -m bench [calls|calls-auth|register|memory|routing|all] [--quick]`: run, then write
 bench/results/<date>.json, .md and (with matplotlib) .png."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import chart, machine, report
-from .calls import run_calls
+from .calls import run_calls, run_calls_with_auth
 from .memory import run_memory
 from .options import Options
 from .progress import say
@@ -22,11 +22,12 @@ from .sipp import sipp_path
 
 BENCHMARKS: dict[str, Callable[[Options], dict[str, Any]]] = {
     "calls": run_calls,
+    "calls-auth": run_calls_with_auth,
     "register": run_register,
     "memory": run_memory,
     "routing": run_routing,
 }
-NEED_SIPP = {"calls", "register"}
+NEED_SIPP = {"calls", "calls-auth", "register"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--caller-auth",
         action="store_true",
-        help="calls authenticate as lines (407), the UAC on 127.0.0.2; no Kamailio",
+        help="calls authenticate as lines (407), the UAC on 127.0.0.2; no Kamailio "
+        "(what `calls-auth` runs)",
     )
     parser.add_argument("--flame", action="store_true", help="py-spy at 80%% of the best rate")
     parser.add_argument("--flame-seconds", type=float, help="py-spy recording length")

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,12 @@ def run_calls(options: Options) -> dict[str, Any]:
         result["kamailio"] = "not run: kamailio is not installed"
     result["ratios"] = ratios(result["targets"])
     return result
+
+
+def run_calls_with_auth(options: Options) -> dict[str, Any]:
+    """The calls benchmark with every INVITE challenged (407) and answered with credentials:
+    the softswitch alone, the Kamailio configuration does not authenticate."""
+    return run_calls(replace(options, caller_auth=True, kamailio=False, flame=False))
 
 
 def softswitch_load(options: Options, workdir: Path) -> Load:

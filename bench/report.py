@@ -44,6 +44,8 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     if "calls" in results:
         out += _calls(results["calls"])
+    if "calls-auth" in results:
+        out += _calls(results["calls-auth"], authenticated=True)
     if "register" in results:
         out += _register(results["register"])
     if "memory" in results:
@@ -55,12 +57,18 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _calls(calls: dict[str, Any]) -> list[str]:
+def _calls(calls: dict[str, Any], *, authenticated: bool = False) -> list[str]:
+    flow = (
+        "INVITE, 407, ACK, INVITE with digest credentials (MD5, a line of 10,000 from an "
+        "injection file), 100, 180, 200, ACK, 1 s, BYE, 200"
+        if authenticated
+        else "INVITE, 100, 180, 200, ACK, 1 s, BYE, 200"
+    )
     out = [
         "",
-        "## Calls",
+        "## Calls with digest authentication" if authenticated else "## Calls",
         "",
-        "sipp UAC -> server -> sipp UAS: INVITE, 100, 180, 200, ACK, 1 s, BYE, 200; ACK and BYE "
+        f"sipp UAC -> server -> sipp UAS: {flow}; ACK and BYE "
         "loose-routed through the server. " + _criteria() + f" Placement: {calls['placement']}; "
         f"PostgreSQL: {calls.get('postgresql', '-')}.",
     ]

@@ -331,7 +331,7 @@ class ProxyCore:
             # in a dialog the Route set decides the path, so there is no loop to tell from a
             # spiral; Max-Forwards still ends one
             via_branch = branch()
-        request.add_header("Via", self.local.via(transport, via_branch), first=True)
+        request.push_via(self.local.via(transport, via_branch))
         return request
 
     async def _resolve_and_send(self, request: Request, uri: SipURI) -> None:

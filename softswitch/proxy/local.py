@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..sip import Request, SipURI
+from ..sip import Request, SipURI, Via
 from ..transport import format_host
 
 
@@ -39,8 +39,8 @@ class LocalAddress:
     def sent_by(self) -> str:
         return f"{format_host(self.host)}:{self.port}"
 
-    def via(self, transport: str, branch: str) -> str:
-        return f"SIP/2.0/{transport.upper()} {self.sent_by()};branch={branch}"
+    def via(self, transport: str, branch: str) -> Via:
+        return Via(transport, format_host(self.host), self.port, {"branch": branch})
 
     def record_route(self, transport: str) -> str:
         return self._rr.get(transport) or (

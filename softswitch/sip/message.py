@@ -112,8 +112,12 @@ class Message:
     def pop_first_value(self, name: str) -> str | None:
         """Remove and return the topmost value of a list header (the top Via, the first Route).
 
-        The same value `header_values(name)[0]` names; a field left empty is removed."""
+        The same value `header_values(name)[0]` names; a field left empty is removed. What
+        was parsed from the rest of the header is kept."""
         key = header_key(name)
+        cache = self._cache
+        parsed = cache.get(key) if key == "via" else None  # Contact's list leaves out a "*"
+        listed = cache.get("@list:" + key)
         self._invalidate(key)
         i = 0
         while i < len(self._fields):
@@ -127,8 +131,17 @@ class Message:
             else:
                 self._fields[i] = (key, field[1], ", ".join(items[1:]))
             if items:
+                if isinstance(parsed, list) and parsed:
+                    cache[key] = parsed[1:]
+                if listed:
+                    cache["@list:" + key] = listed[1:]  # type: ignore[index]
                 return items[0]
         return None
+
+    def push_via(self, via: Via) -> None:
+        """Put `via` on top of the Vias (a request we forward), keeping it parsed."""
+        self.add_header("Via", str(via), first=True)
+        self._cache["@top:via"] = via
 
     def replace_first_value(self, name: str, value: str) -> None:
         """Replace the topmost value of a list header in place; what was parsed from the

@@ -11,6 +11,7 @@ from softswitch.sip import (
     SipError,
     SipURI,
     TelURI,
+    Via,
     make_response,
     parse_message,
 )
@@ -735,3 +736,31 @@ def test_replace_first_value_with_new_text_forgets_the_parsed_value() -> None:
     ]
     with pytest.raises(KeyError):
         msg.replace_first_value("record-route", "<sip:x>")
+
+
+def test_popping_the_first_route_keeps_the_rest_parsed() -> None:
+    msg = parse_request(invite("Route: <sip:a.example.com;lr>, <sip:b.example.com;lr>"))
+    routes = msg.address_list("route")
+    assert msg.pop_first_value("route") == "<sip:a.example.com;lr>"
+    assert msg.address_list("route") == routes[1:]
+    assert msg.pop_first_value("route") == "<sip:b.example.com;lr>"
+    assert msg.address_list("route") == []
+    assert not msg.has("route")
+
+
+def test_popping_the_top_via_keeps_the_others_parsed() -> None:
+    msg = parse_request(invite("Via: SIP/2.0/UDP second.example.com;branch=z9hG4bK2"))
+    second = msg.vias[1]
+    msg.pop_first_value("via")
+    assert msg.top_via is second
+    assert msg.vias == [second]
+
+
+def test_a_pushed_via_is_on_top_and_already_parsed() -> None:
+    msg = parse_request(invite())
+    mine = Via("udp", "192.0.2.9", 5070, {"branch": "z9hG4bKmine"})
+    msg.push_via(mine)
+    assert msg.top_via is mine
+    assert msg.header_values("via")[0] == "SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKmine"
+    assert [via.host for via in msg.vias] == ["192.0.2.9", "pc33.atlanta.com"]
+    assert parse_request(msg.to_bytes()).top_via.branch == "z9hG4bKmine"
