@@ -4,6 +4,7 @@ and the next hop of a URI (a registered phone's NAT address)."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
@@ -116,10 +117,17 @@ class CallService:
     def update(
         self, exchanges: Sequence[Exchange], lines: Sequence[Line], router: Router | None
     ) -> None:
-        """A new view of the network: swapped in at once, so a call sees one version."""
+        """A new view of the network: swapped in at once, so a call sees one version. A line
+        that did not change keeps its object from the last view, so its number stays the very
+        string the credentials are keyed by rather than a second copy."""
         self._exchanges = {e.code: e for e in exchanges}
-        self._lines = {line.number: line for line in lines}
-        self.directory = Directory(exchanges, lines)
+        previous = self._lines
+        by_number: dict[str, Line] = {}
+        for line in lines:
+            same = previous.get(line.number)
+            by_number[line.number] = same if same is not None and same == line else line
+        self._lines = by_number
+        self.directory = Directory(exchanges, by_number)  # shares the dict, not a copy
         base = router if router is not None else default_dialplan(exchanges)
         self.router = Router(base.compiled, self.directory)
         trusted: dict[str, str] = {}
@@ -368,7 +376,10 @@ class CallService:
         return Peer(transport, host.strip("[]"), uri.port or 5060)
 
 
+@functools.lru_cache(maxsize=1024)
 def _sip_uri(text: str) -> SipURI | None:
+    """A trunk URI, parsed once for every call that takes the trunk: shared, so a caller that
+    changes it works on a copy."""
     try:
         uri = parse_uri(text)
     except ParseError:
@@ -376,6 +387,7 @@ def _sip_uri(text: str) -> SipURI | None:
     return uri if isinstance(uri, SipURI) else None
 
 
+@functools.lru_cache(maxsize=4096)  # the same few trunk and phone addresses, call after call
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))

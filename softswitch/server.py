@@ -22,11 +22,11 @@ from .proxy import LocalAddress, ProxyCore
 from .proxy.records import CallNotes, CallRecorder
 from .queue import QueueService
 from .recovery import HeldInviteKeeper, QueueRecovery, Recovered
-from .registrar import LocationService, Registrar, RegistrarPolicy
+from .registrar import LineCredentials, LocationService, Registrar, RegistrarPolicy
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
-from .store import Store, redact_url
+from .store import Line, Store, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
@@ -63,7 +63,7 @@ class Softswitch:
         self.expiry_sweep = expiry_sweep
         self.store = store
         self.location = LocationService()
-        self.credentials: dict[str, tuple[str, str]] = {}
+        self.credentials = LineCredentials()
         self.authenticator = DigestAuthenticator(
             settings.realm,
             secrets.token_bytes(32),
@@ -74,7 +74,7 @@ class Softswitch:
         self.registrar = Registrar(
             location=self.location,
             authenticator=self.authenticator,
-            lookup_ha1=self._lookup_ha1,
+            lookup_ha1=self.credentials.lookup,
             write_bindings=store.write_bindings,
             node=settings.node,
             policy=RegistrarPolicy(
@@ -123,8 +123,12 @@ class Softswitch:
 
     async def start(self) -> None:
         now = time.time()
-        self.credentials = await self.store.load_credentials()
-        self.location.load(await self.store.load_bindings(now))
+        lines = await self.store.load_routing_lines()
+        # every line number held once, by the lines, the credentials and the bindings alike
+        numbers = {line.number: line.number for line in lines}
+        self.credentials.load(await self.store.load_ha1_digests(numbers))
+        self.location.load(await self.store.load_location(now, numbers))
+        del numbers
         await self.store.listen_lines(self._line_changed)
         port = self.settings.sip_port
         for host in _hosts(self.settings.sip_host):
@@ -138,13 +142,13 @@ class Softswitch:
         self.calls = CallService(
             location=self.location,
             authenticator=self.authenticator,
-            lookup_ha1=self._lookup_ha1,
+            lookup_ha1=self.credentials.lookup,
             local=local,
         )
         await self.store.listen_dialplan(self._dialplan_changed)
         await self.store.listen_exchanges(self._exchange_changed)
         await self._load_dialplan()
-        await self.reload_network()
+        await self.reload_network(lines)
         self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
         self.queue_service = QueueService(self.store, self.settings.node)
         await self.queue_service.start()
@@ -232,19 +236,15 @@ class Softswitch:
                 )
         return found
 
-    # -- credentials -------------------------------------------------------------------------
+    # -- the network -------------------------------------------------------------------------
 
-    def _lookup_ha1(self, username: str, algorithm: str) -> str | None:
-        entry = self.credentials.get(username)
-        if entry is None:
-            return None
-        return entry[0] if algorithm == "MD5" else entry[1]
-
-    async def reload_network(self) -> None:
-        """Exchanges, lines and the dialplan, from the database, swapped in at once."""
+    async def reload_network(self, lines: Sequence[Line] | None = None) -> None:
+        """Exchanges, lines and the dialplan, from the database, swapped in at once (`lines`
+        when just read)."""
         assert self.calls is not None
         exchanges = await self.store.list_exchanges()
-        lines = await self.store.list_lines()
+        if lines is None:
+            lines = await self.store.load_routing_lines()
         self.calls.update(exchanges, lines, self.dialplan)
 
     async def _load_dialplan(self) -> None:
@@ -272,12 +272,11 @@ class Softswitch:
     async def _line_changed(self, number: str) -> None:
         """A line was added, changed or removed by another process (NOTIFY)."""
         line = await self.store.get_line(number)
-        if line is None or line.ha1_md5 is None or line.ha1_sha256 is None:
-            self.credentials.pop(number, None)
-            if line is None:
-                self.location.remove_line(number)
+        if line is None:
+            self.credentials.discard(number)
+            self.location.remove_line(number)
         else:
-            self.credentials[number] = (line.ha1_md5, line.ha1_sha256)
+            self.credentials.set(number, line.ha1_md5, line.ha1_sha256)
         self._reload_soon()
 
     def _reload_soon(self) -> None:

@@ -1,6 +1,15 @@
-"""The registrar (RFC 3261 §10.3) and the location service it keeps."""
+"""The registrar (RFC 3261 §10.3), the location service it keeps and the line credentials it
+checks."""
 
+from .credentials import LineCredentials, pack_ha1s
 from .location import LocationService, peer_of
 from .registrar import Registrar, RegistrarPolicy
 
-__all__ = ["LocationService", "Registrar", "RegistrarPolicy", "peer_of"]
+__all__ = [
+    "LineCredentials",
+    "LocationService",
+    "Registrar",
+    "RegistrarPolicy",
+    "pack_ha1s",
+    "peer_of",
+]

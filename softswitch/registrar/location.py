@@ -7,6 +7,7 @@ sees is always what survives a restart.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable
 
 from ..store import Binding
@@ -26,13 +27,21 @@ def peer_of(binding: Binding) -> Peer:
 
 
 class LocationService:
-    __slots__ = ("_by_contact", "_by_line", "_expiry")
+    """Every line's bindings, by line and by contact, and when each expires.
+
+    A node holds an entry for every registered phone, so entries are lean: a line with one
+    binding (most lines) holds the binding itself, a line with more a tuple of them, and
+    expiry keeps the bindings in one list per second rather than a heap of tuples.
+    """
+
+    __slots__ = ("_by_contact", "_by_line", "_due", "_seconds")
 
     def __init__(self) -> None:
-        self._by_line: dict[str, dict[str, Binding]] = {}
+        self._by_line: dict[str, Binding | tuple[Binding, ...]] = {}
         self._by_contact: dict[str, Binding] = {}
-        # (expires_at, line, contact); stale entries are skipped when popped
-        self._expiry: list[tuple[float, str, str]] = []
+        # the bindings expiring within each whole second; stale ones are skipped when due
+        self._due: dict[int, list[Binding]] = {}
+        self._seconds: list[int] = []  # heap of the keys of `_due`
 
     def load(self, bindings: Iterable[Binding]) -> None:
         for binding in bindings:
@@ -40,59 +49,119 @@ class LocationService:
 
     def bindings(self, line: str, now: float | None = None) -> list[Binding]:
         """A line's live bindings, highest q first (the order calls fork in)."""
-        current = self._by_line.get(line)
-        if not current:
+        held = self._by_line.get(line)
+        if held is None:
             return []
-        live = [b for b in current.values() if now is None or b.expires_at > now]
+        if not isinstance(held, tuple):
+            return [held] if now is None or held.expires_at > now else []
+        live = [b for b in held if now is None or b.expires_at > now]
         live.sort(key=lambda b: -b.q)
         return live
 
     def apply(self, line: str, upserts: Iterable[Binding], removals: Iterable[str]) -> None:
-        current = self._by_line.get(line)
-        if current is not None:
-            for contact in removals:
-                if current.pop(contact, None) is not None:
-                    self._by_contact.pop(contact, None)
+        current = self._of(line)
+        if current:
+            gone = set(removals)
+            if gone:
+                for binding in current:
+                    if binding.contact in gone:
+                        self._by_contact.pop(binding.contact, None)
+                kept = tuple(b for b in current if b.contact not in gone)
+                # emptied, the line keeps its place (`lines()`) until the upserts are in
+                self._by_line[line] = kept[0] if len(kept) == 1 else kept
         for binding in upserts:
             self._put(binding)
-        if line in self._by_line and not self._by_line[line]:
+        if self._by_line.get(line) == ():
             del self._by_line[line]
 
     def remove_line(self, line: str) -> None:
-        for contact in self._by_line.pop(line, {}):
-            self._by_contact.pop(contact, None)
+        for binding in self._of(line):
+            self._by_contact.pop(binding.contact, None)
+        self._by_line.pop(line, None)
 
     def find_contact(self, contact: str) -> Binding | None:
         """The binding registered with exactly this contact URI (to reach it behind NAT)."""
         return self._by_contact.get(contact)
 
-    def _put(self, binding: Binding) -> None:
-        self._by_line.setdefault(binding.line_number, {})[binding.contact] = binding
-        self._by_contact[binding.contact] = binding
-        heapq.heappush(self._expiry, (binding.expires_at, binding.line_number, binding.contact))
-
     def expire(self, now: float) -> list[Binding]:
-        """Drop and return the bindings whose time is up."""
+        """Drop and return the bindings whose time is up, soonest first."""
         gone: list[Binding] = []
-        heap = self._expiry
-        while heap and heap[0][0] <= now:
-            expires_at, line, contact = heapq.heappop(heap)
-            current = self._by_line.get(line)
-            binding = current.get(contact) if current else None
-            if binding is None or binding.expires_at != expires_at:
-                continue  # refreshed or removed since
-            del current[contact]  # type: ignore[union-attr]
-            self._by_contact.pop(contact, None)
-            if not current:
-                del self._by_line[line]
-            gone.append(binding)
+        seconds = self._seconds
+        while seconds and seconds[0] <= now:
+            second = seconds[0]
+            entries = self._due[second]
+            later = [b for b in entries if b.expires_at > now]
+            if later:  # the second `now` is in: only part of it is due
+                self._due[second] = later
+                entries = [b for b in entries if b.expires_at <= now]
+            else:
+                heapq.heappop(seconds)
+                del self._due[second]
+            entries.sort(key=_expiry_order)
+            for entry in entries:
+                dropped = self._drop(entry)
+                if dropped is not None:
+                    gone.append(dropped)
+            if later:
+                break
         return gone
 
     def next_expiry(self) -> float | None:
-        return self._expiry[0][0] if self._expiry else None
+        if not self._seconds:
+            return None
+        return min(b.expires_at for b in self._due[self._seconds[0]])
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_line.values())
+        return sum(1 if not isinstance(v, tuple) else len(v) for v in self._by_line.values())
 
     def lines(self) -> list[str]:
         return list(self._by_line)
+
+    # -- the entries -------------------------------------------------------------------------
+
+    def _of(self, line: str) -> tuple[Binding, ...]:
+        held = self._by_line.get(line)
+        if held is None:
+            return ()
+        return held if isinstance(held, tuple) else (held,)
+
+    def _hold(self, line: str, bindings: tuple[Binding, ...]) -> None:
+        if not bindings:
+            self._by_line.pop(line, None)
+        else:
+            self._by_line[line] = bindings[0] if len(bindings) == 1 else bindings
+
+    def _put(self, binding: Binding) -> None:
+        line, contact = binding.line_number, binding.contact
+        current = self._of(line)
+        for index, existing in enumerate(current):
+            if existing.contact == contact:  # a refresh keeps the contact's place
+                self._hold(line, (*current[:index], binding, *current[index + 1 :]))
+                break
+        else:
+            self._hold(line, (*current, binding))
+        self._by_contact[contact] = binding
+        second = math.floor(binding.expires_at)
+        due = self._due.get(second)
+        if due is None:
+            self._due[second] = [binding]
+            heapq.heappush(self._seconds, second)
+        else:
+            due.append(binding)
+
+    def _drop(self, entry: Binding) -> Binding | None:
+        """Remove the binding `entry` was queued for, unless refreshed or removed since."""
+        line = entry.line_number
+        current = self._of(line)
+        for index, binding in enumerate(current):
+            if binding.contact == entry.contact:
+                if binding.expires_at != entry.expires_at:
+                    return None  # refreshed since
+                self._hold(line, current[:index] + current[index + 1 :])
+                self._by_contact.pop(entry.contact, None)
+                return binding
+        return None
+
+
+def _expiry_order(binding: Binding) -> tuple[float, str, str]:
+    return (binding.expires_at, binding.line_number, binding.contact)

@@ -24,7 +24,7 @@ from ..sip import (
     uri_equal,
 )
 from ..sip.digest import AuthOutcome, DigestAuthenticator
-from ..store import Binding, StoreError
+from ..store import Binding, StoreError, shared_float, shared_int, shared_text
 from ..transport import Peer
 from .location import LocationService
 
@@ -112,6 +112,8 @@ class Registrar:
 
     async def _update(self, request: Request, peer: Peer, line: str, now: float) -> Response:
         current = self.location.bindings(line, now)
+        if current:
+            line = current[0].line_number  # a refresh keeps the number the node holds already
         contacts = request.contacts
         if request.is_wildcard_contact:
             # §10.3 step 6: "*" only alone and only with Expires: 0.
@@ -178,20 +180,22 @@ class Registrar:
             raise SipError(f"q value {q_text!r} out of range")
         instance = contact.params.get("+sip.instance")
         reg_id = contact.params.get("reg-id")
+        user_agent = request.header("user-agent")
+        # the location service keeps the binding: values many phones share are held once
         return Binding(
             line_number=line,
             contact=str(contact.uri),
             expires_at=now + expires,
-            q=q,
+            q=shared_float(q),
             call_id=request.call_id,
             cseq=request.cseq.number,
-            source_transport=peer.transport,
-            source_host=peer.host,
+            source_transport=shared_text(peer.transport),
+            source_host=shared_text(peer.host),
             source_port=peer.port,
-            local_port=peer.local_port,
+            local_port=shared_int(peer.local_port),
             instance_id=instance.strip('"') if instance else None,
             reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
-            user_agent=request.header("user-agent"),
+            user_agent=None if user_agent is None else shared_text(user_agent),
             path=tuple(request.header_values("path")),
             node=self.node,
         )

@@ -6,7 +6,7 @@ attributes of `ExchangeEntry` / `LineEntry` will do (the store's `Exchange` and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,17 +68,22 @@ class Caller:
 
 class Directory:
     """Exchanges by code and lines by number. `lines` None means the lines are not known (the
-    router and the checker then take any line number on trust)."""
+    router and the checker then take any line number on trust). A mapping of lines by number
+    is used as it is, not copied (a node's lines are many): it must not change afterwards."""
 
     __slots__ = ("_by_prefix", "_exchanges", "_lines")
 
     def __init__(
-        self, exchanges: Iterable[ExchangeLike] = (), lines: Iterable[LineLike] | None = None
+        self,
+        exchanges: Iterable[ExchangeLike] = (),
+        lines: Iterable[LineLike] | Mapping[str, LineLike] | None = None,
     ) -> None:
         self._exchanges: dict[str, ExchangeLike] = {e.code: e for e in exchanges}
-        self._lines: dict[str, LineLike] | None = (
-            None if lines is None else {line.number: line for line in lines}
-        )
+        self._lines: Mapping[str, LineLike] | None
+        if lines is None or isinstance(lines, Mapping):
+            self._lines = lines
+        else:
+            self._lines = {line.number: line for line in lines}
         self._by_prefix: dict[str, ExchangeLike] = {e.prefix: e for e in self._exchanges.values()}
 
     @property

@@ -43,6 +43,7 @@ from .queue_calls import (
     QueueStatsRow,
     Taken,
 )
+from .shared import SharedValues, shared_float, shared_int, shared_text
 from .store import Store, redact_url
 from .writer import WriterStats
 
@@ -73,6 +74,7 @@ __all__ = [
     "QueueCallRow",
     "QueueConfigRow",
     "QueueStatsRow",
+    "SharedValues",
     "Store",
     "StoreClosedError",
     "StoreError",
@@ -85,5 +87,8 @@ __all__ = [
     "apply_migrations",
     "discover_migrations",
     "redact_url",
+    "shared_float",
+    "shared_int",
+    "shared_text",
     "start_embedded",
 ]

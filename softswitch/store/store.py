@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -42,6 +42,7 @@ from .queue_calls import (
     QueueStatsRow,
     Taken,
 )
+from .shared import shared_float, shared_int, shared_text
 from .writer import BindingWriter, WriterStats
 
 __all__ = ["Store", "redact_url"]
@@ -57,6 +58,7 @@ _MODES = ("automated", "manual")
 _LOGIN = re.compile(r"[a-z][a-z0-9._-]{0,31}")
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _PASSWORD_PARAMETER = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
+_CHUNK_ROWS = 2000  # rows per cursor fetch when a whole table is loaded
 
 _UNAVAILABLE = (
     OSError,
@@ -75,10 +77,13 @@ _LINE_COLUMNS = """
     extract(epoch FROM created_at)::float8 AS created_at,
     extract(epoch FROM updated_at)::float8 AS updated_at
 """
-_BINDING_COLUMNS = """
+_ROUTING_LINE_COLUMNS = "number, exchange_code, display_name, line_class, jack_label"
+_LOCATION_COLUMNS = """
     line_number, contact, extract(epoch FROM expires_at)::float8 AS expires_at,
     round(q::numeric, 3)::float8 AS q, call_id, cseq, source_transport, source_host,
-    source_port, local_port, instance_id, reg_id, user_agent, path, node,
+    source_port, local_port, instance_id, reg_id, user_agent, path, node
+"""
+_BINDING_COLUMNS = f"""{_LOCATION_COLUMNS.rstrip()},
     extract(epoch FROM updated_at)::float8 AS updated_at
 """
 
@@ -302,6 +307,29 @@ class Store:
         )
         return {row["number"]: (row["ha1_md5"], row["ha1_sha256"]) for row in rows}
 
+    async def load_routing_lines(self) -> list[Line]:
+        """Every line as a serving node keeps it in memory for routing: without its HA1s
+        (see `load_ha1_digests`) and timestamps, which routing never reads."""
+        lines: list[Line] = []
+        query = f"SELECT {_ROUTING_LINE_COLUMNS} FROM lines ORDER BY number"
+        async for rows in self._fetch_chunks(query):
+            lines.extend(map(_routing_line, rows))
+        return lines
+
+    async def load_ha1_digests(self, numbers: Mapping[str, str] | None = None) -> dict[str, bytes]:
+        """{number: the MD5 HA1 then the SHA-256 HA1, as raw digests (16 + 32 bytes)} of every
+        line that has credentials: under half the memory of the two hex strings. A number in
+        `numbers` is keyed by the string found there (the caller's own: held once)."""
+        digests: dict[str, bytes] = {}
+        query = """
+            SELECT number, decode(ha1_md5, 'hex') || decode(ha1_sha256, 'hex') AS digests
+            FROM lines WHERE ha1_md5 IS NOT NULL
+        """
+        async for rows in self._fetch_chunks(query):
+            for number, found in rows:
+                digests[_same(numbers, number)] = found
+        return digests
+
     async def listen_lines(self, callback: Callback, *, on_resync: Resync | None = None) -> None:
         """Call `callback(number)` for each line added, changed or removed, by any process.
 
@@ -421,6 +449,21 @@ class Store:
             *args,
         )
         return [_binding(row) for row in rows]
+
+    async def load_location(
+        self, now: float, numbers: Mapping[str, str] | None = None
+    ) -> list[Binding]:
+        """The unexpired bindings as a serving node keeps them in memory: without `updated_at`,
+        like those the registrar makes; in the order of `load_bindings`. A line number in
+        `numbers` is the string found there (the caller's own: held once)."""
+        bindings: list[Binding] = []
+        query = (
+            f"SELECT {_LOCATION_COLUMNS} FROM bindings "
+            "WHERE expires_at > to_timestamp($1::float8) ORDER BY line_number, q DESC, contact"
+        )
+        async for rows in self._fetch_chunks(query, now):
+            bindings.extend(_binding(row, numbers) for row in rows)
+        return bindings
 
     async def delete_expired_bindings(self, now: float) -> list[tuple[str, str]]:
         """Delete bindings expired at `now`; return their (line, contact)."""
@@ -642,6 +685,16 @@ class Store:
         rows = await self._fetch(query, *args)
         return rows[0] if rows else None
 
+    async def _fetch_chunks(self, query: str, *args: object) -> AsyncIterator[list[asyncpg.Record]]:
+        """The rows in chunks, read through a cursor: the rows of a whole table (what a node
+        loads at start) are never all held at once, only what the caller keeps of them, and
+        the memory of one chunk is reused by the next."""
+        with _database_errors():
+            async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+                cursor = await conn.cursor(query, *args)
+                while rows := await cursor.fetch(_CHUNK_ROWS):
+                    yield rows
+
 
 @contextlib.contextmanager
 def _database_errors() -> Iterator[None]:
@@ -699,10 +752,51 @@ def _exchange(row: asyncpg.Record) -> Exchange:
 
 
 def _line(row: asyncpg.Record) -> Line:
-    return Line(**dict(row.items()))
+    return Line(
+        number=row["number"],
+        exchange_code=shared_text(row["exchange_code"]),
+        display_name=row["display_name"],
+        line_class=shared_text(row["line_class"]),
+        jack_label=row["jack_label"],
+        ha1_md5=row["ha1_md5"],
+        ha1_sha256=row["ha1_sha256"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
-def _binding(row: asyncpg.Record) -> Binding:
-    values = dict(row.items())
-    values["path"] = tuple(values["path"])
-    return Binding(**values)
+def _routing_line(row: asyncpg.Record) -> Line:
+    return Line(
+        number=row["number"],
+        exchange_code=shared_text(row["exchange_code"]),
+        display_name=row["display_name"],
+        line_class=shared_text(row["line_class"]),
+        jack_label=row["jack_label"],
+    )
+
+
+def _binding(row: asyncpg.Record, numbers: Mapping[str, str] | None = None) -> Binding:
+    user_agent = row["user_agent"]
+    return Binding(
+        line_number=_same(numbers, row["line_number"]),
+        contact=row["contact"],
+        expires_at=row["expires_at"],
+        q=shared_float(row["q"]),
+        call_id=row["call_id"],
+        cseq=row["cseq"],
+        source_transport=shared_text(row["source_transport"]),
+        source_host=shared_text(row["source_host"]),
+        source_port=row["source_port"],
+        local_port=shared_int(row["local_port"]),
+        node=shared_text(row["node"]),
+        instance_id=row["instance_id"],
+        reg_id=row["reg_id"],
+        user_agent=None if user_agent is None else shared_text(user_agent),
+        path=tuple(row["path"]),
+        updated_at=row.get("updated_at"),
+    )
+
+
+def _same(numbers: Mapping[str, str] | None, number: str) -> str:
+    """`number` as the string `numbers` holds for it, if any."""
+    return number if numbers is None else numbers.get(number, number)

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from softswitch.registrar import pack_ha1s
 from softswitch.sip.digest import compute_ha1
 from softswitch.store import (
     Binding,
@@ -280,7 +281,35 @@ async def test_credentials_are_hashes_never_the_password(
         await store.set_line_credentials("3999", new_md5, new_sha256)
 
 
+async def test_lines_and_credentials_as_a_node_keeps_them(store: Store) -> None:
+    numbers = await network(store, 2)
+    await store.add_line("3150", "MILL", line_class="payphone", jack_label="A-1")
+    lines = await store.load_routing_lines()
+    assert [line.number for line in lines] == [*numbers, "3150"]
+    assert lines[2].line_class == "payphone" and lines[2].jack_label == "A-1"
+    assert all(line.ha1_md5 is None and line.created_at is None for line in lines)
+    assert lines[0].exchange_code is lines[1].exchange_code  # one string for all
+
+    own = {line.number: line.number for line in lines}
+    digests = await store.load_ha1_digests(own)
+    assert digests == {n: pack_ha1s(*ha1s(n, "secret")) for n in numbers}  # 3150 has none
+    assert all(any(key is number for number in own) for key in digests)
+
+
 # -- bindings -------------------------------------------------------------------------------
+
+
+async def test_location_as_a_node_keeps_it(store: Store) -> None:
+    a, b = await network(store, 2)
+    now = time.time()
+    await store.write_bindings(a, [binding(a, "sip:a1@h", q=0.5), binding(a, "sip:a2@h")], [])
+    await store.write_bindings(b, [binding(b, "sip:b1@h", user_agent="Phone 1.0")], [])
+    own = {a: "".join(["31", "00"])}
+    kept = await store.load_location(now, own)
+    stored = await store.load_bindings(now)
+    assert kept == [dataclasses.replace(x, updated_at=None) for x in stored]
+    assert kept[0].line_number is own[a] and kept[1].line_number is own[a]
+    assert kept[0].source_host is kept[2].source_host  # repeated values shared
 
 
 async def test_binding_round_trip(store: Store) -> None:

@@ -554,6 +554,14 @@ def test_callers_from_the_directory() -> None:
     assert directory.knows_lines
 
 
+def test_directory_uses_lines_by_number_as_given() -> None:
+    payphone = LineEntry("5551500", "ASH", "payphone")
+    directory = Directory(DIRECTORY.exchanges(), {"5551500": payphone})
+    assert directory.line("5551500") is payphone
+    assert directory.caller("5551500") == Caller("5551500", "ASH", "payphone")
+    assert directory.line("5551501") is None and directory.knows_lines
+
+
 def test_decision_accessors() -> None:
     decision = route(
         '[[rule]]\nname = "x"\nexact = "5551001"\ndeliver = { exchange = "ASH" }\n', "5551001"
