@@ -90,6 +90,8 @@ def find_unquoted(text: str, chars: str, start: int = 0) -> int:
 
 def split_unquoted(text: str, separator: str) -> list[str]:
     """Split at `separator` where it is outside quoted strings and <...>; items are stripped."""
+    if separator not in text:
+        return [text.strip()]
     if '"' not in text and "<" not in text:
         return [part.strip() for part in text.split(separator)]
     parts: list[str] = []
