@@ -24,7 +24,7 @@ from .queue import QueueService
 from .recovery import HeldInviteKeeper, QueueRecovery, Recovered
 from .registrar import LineCredentials, LocationService, Registrar, RegistrarPolicy
 from .routing import DialplanError, Router, load_dialplan
-from .sip import Request, SipError, SipURI, make_response
+from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .store import Line, Store, redact_url
 from .switchboard import ConsoleActions, Switchboard
@@ -314,7 +314,7 @@ class Softswitch:
     def _on_request(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         method = request.method
         if method == "REGISTER":
-            self._spawn(self._register(request, peer, tx))
+            self._register(request, peer, tx)
         elif method == "OPTIONS" and self._addressed_to_us(request):
             self.endpoint.respond(
                 tx,
@@ -350,15 +350,27 @@ class Softswitch:
             return True
         return not isinstance(uri, SipURI) or uri.user is None
 
-    async def _register(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
+    def _register(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
+        """Answered at once when no binding changes (a challenge, a refusal); else in a task
+        that waits for the commit."""
+        now = time.time()
         try:
-            response = await self.registrar.handle(request, peer, time.time())
+            checked = self.registrar.check(request, peer, now)
         except SipError as err:
-            response = make_response(
-                request, err.status, err.reason if err.status != 500 else None, to_tag=new_tag()
-            )
-            if err.status == 500:
-                response.add_header("Retry-After", "5")
+            self.endpoint.respond(tx, _register_error(request, err))
+            return
+        if isinstance(checked, Response):
+            self.endpoint.respond(tx, checked)
+        else:
+            self._spawn(self._update_bindings(request, peer, tx, checked, now))
+
+    async def _update_bindings(
+        self, request: Request, peer: Peer, tx: ServerTransaction, line: str, now: float
+    ) -> None:
+        try:
+            response = await self.registrar.update(request, peer, line, now)
+        except SipError as err:
+            response = _register_error(request, err)
         self.endpoint.respond(tx, response)
 
     def _spawn(self, coroutine: object) -> None:
@@ -370,6 +382,15 @@ class Softswitch:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("request handler failed", exc_info=task.exception())
+
+
+def _register_error(request: Request, err: SipError) -> Response:
+    response = make_response(
+        request, err.status, err.reason if err.status != 500 else None, to_tag=new_tag()
+    )
+    if err.status == 500:
+        response.add_header("Retry-After", "5")
+    return response
 
 
 def _hosts(value: str) -> Sequence[str]:

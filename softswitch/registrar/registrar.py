@@ -66,8 +66,10 @@ class Registrar:
         self.policy = policy or RegistrarPolicy()
         self._line_locks: dict[str, asyncio.Lock] = {}
 
-    async def handle(self, request: Request, peer: Peer, now: float) -> Response:
-        """The final response to a REGISTER. Raises SipError for a malformed request."""
+    def check(self, request: Request, peer: Peer, now: float) -> Response | str:
+        """Steps 2 to 6 of §10.3, which need no database: the final response (a challenge,
+        a refusal), or the line whose bindings `update` is to change. Raises SipError for a
+        malformed request."""
         # Step 2: extensions the client requires.
         unsupported = [
             option for option in request.header_values("require") if option not in SUPPORTED
@@ -100,6 +102,11 @@ class Registrar:
         line = to_uri.user
         if line != auth.username:
             return make_response(request, 403, "Not your line", to_tag=_tag(request))
+        return line
+
+    async def update(self, request: Request, peer: Peer, line: str, now: float) -> Response:
+        """Steps 7 and 8: the bindings of `line` (as `check` found it) changed, committed,
+        then the 200 that lists them. Raises SipError for a malformed request."""
         lock = self._line_locks.get(line)
         if lock is None:
             lock = self._line_locks[line] = asyncio.Lock()
