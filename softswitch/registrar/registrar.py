@@ -46,7 +46,8 @@ class RegistrarPolicy:
 
 
 class Registrar:
-    """Answers REGISTER requests. One instance per node."""
+    """Answers REGISTER requests: `check` what needs no database at once, `update` the
+    bindings, committed before the 200. One instance per node."""
 
     def __init__(
         self,
