@@ -2,9 +2,10 @@
 
 A message keeps its header fields as written, in order; structured values (Via, From, To,
 CSeq, Contact, the Request-URI) are parsed on first use and cached. Parsing a datagram costs a
-split of the header lines and a look at what every element needs (§8.1.1): the Request-URI and
-the Via, From, To, Call-ID and CSeq headers; a decision that needs three more headers pays for
-those three.
+split of the header lines and a look at what every element needs (§8.1.1): for a request the
+Request-URI and the Via, From, To, Call-ID and CSeq headers; for a response, which is matched
+to its transaction and passed on, only the top Via, Call-ID and CSeq. A decision that needs
+three more headers pays for those three.
 """
 
 from __future__ import annotations
@@ -577,8 +578,9 @@ _SINGLE = frozenset({"call-id", "cseq", "from", "to", "max-forwards", "content-l
 
 
 def _check_required(message: Message) -> None:
-    """The fields every element needs (§8.1.1): Via, Call-ID, CSeq, From, To; all parseable,
-    none of them (nor Max-Forwards and Content-Length) twice; a request's Request-URI."""
+    """The fields every element needs (§8.1.1): Via, Call-ID, CSeq, From, To, none of them (nor
+    Max-Forwards and Content-Length) twice. A request's are all parsed, and its Request-URI;
+    a response's top Via, Call-ID and CSeq."""
     if isinstance(message, Request) and message.version != SIP_VERSION:
         raise SipError(f"unsupported version {message.version!r}", 505)  # §21.5.20
     seen: set[str] = set()
