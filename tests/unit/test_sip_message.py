@@ -764,3 +764,53 @@ def test_a_pushed_via_is_on_top_and_already_parsed() -> None:
     assert msg.header_values("via")[0] == "SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKmine"
     assert [via.host for via in msg.vias] == ["192.0.2.9", "pc33.atlanta.com"]
     assert parse_request(msg.to_bytes()).top_via.branch == "z9hG4bKmine"
+
+
+RINGING = (
+    "SIP/2.0 180 Ringing\r\n"
+    "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1\r\n"
+    "Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds\r\n"
+    "From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n"
+    "To: {to}\r\n"
+    "Call-ID: a84b4c76e66710\r\n"
+    "CSeq: 314159 INVITE\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+
+def test_a_response_is_checked_for_what_matching_needs_and_read_on_demand() -> None:
+    response = parse_response(RINGING.format(to="Bob <sip:bob@biloxi.com>;tag=a6c85cf").encode())
+    assert response.top_via.branch == "z9hG4bKp1"
+    assert response.cseq.method == "INVITE"
+    assert response.to_addr.tag == "a6c85cf"
+    assert [via.host for via in response.vias] == ["proxy.example.com", "pc33.atlanta.com"]
+
+
+def test_a_response_with_a_to_it_cannot_read_is_passed_on_as_it_came() -> None:
+    # a proxy forwards it (only the top Via is its business); whoever reads To finds it broken
+    data = RINGING.format(to="Bob <sip:bob@biloxi.com;tag=x").encode()
+    response = parse_response(data)
+    assert response.top_via.branch == "z9hG4bKp1"
+    with pytest.raises(ParseError):
+        response.to_addr  # noqa: B018
+    response.pop_first_value("via")
+    assert b"To: Bob <sip:bob@biloxi.com;tag=x\r\n" in response.to_bytes()
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda text: text.replace("To: {to}\r\n", ""), "no To"),
+        (
+            lambda text: text.replace(
+                "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1", "Via: x"
+            ),
+            "Via",
+        ),
+        (lambda text: text.replace("CSeq: 314159 INVITE", "CSeq: x"), "CSeq"),
+        (lambda text: text.replace("Call-ID: a84b4c76e66710\r\n", ""), "Call-ID"),
+    ],
+)
+def test_a_response_without_what_matching_needs_is_refused(edit, reason: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ParseError, match=reason):
+        parse_message(edit(RINGING).format(to="<sip:bob@biloxi.com>").encode())
