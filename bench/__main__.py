@@ -1,5 +1,5 @@
-"""`python -m bench [calls|calls-auth|register|memory|routing|all] [--quick]`: run, then write
-bench/results/<date>.json, .md and (with matplotlib) .png."""
+"""`python -m bench [calls|calls-auth|register|memory|routing|hotpath|all] [--quick]`: run,
+then write bench/results/<date>.json, .md and (with matplotlib) .png."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .memory import run_memory
 from .options import Options
 from .progress import say
 from .register import run_register
-from .routing_run import run_routing
+from .routing_run import run_hotpath, run_routing
 from .sipp import sipp_path
 
 BENCHMARKS: dict[str, Callable[[Options], dict[str, Any]]] = {
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[Options], dict[str, Any]]] = {
     "register": run_register,
     "memory": run_memory,
     "routing": run_routing,
+    "hotpath": run_hotpath,
 }
 NEED_SIPP = {"calls", "calls-auth", "register"}
 

@@ -52,6 +52,8 @@ def markdown(results: dict[str, Any]) -> str:
         out += _memory(results["memory"])
     if "routing" in results:
         out += _routing(results["routing"])
+    if "hotpath" in results:
+        out += _hotpath(results["hotpath"])
     if results.get("chart"):
         out += ["", f"Chart: `{Path(results['chart']).name}` (beside this file)"]
     return "\n".join(out) + "\n"
@@ -163,6 +165,23 @@ def _routing(routing: dict[str, Any]) -> list[str]:
         f"{routing.get('compile_ms')} ms.",
         "",
         _table(["Router.route()", "median µs", "p99 µs"], rows),
+    ]
+
+
+def _hotpath(hotpath: dict[str, Any]) -> list[str]:
+    if "error" in hotpath:
+        return ["", "## Hot path", "", f"failed: {hotpath['error']}"]
+    rows = [[kind, value] for kind, value in hotpath["us_per_message"].items()]
+    rows.append(["a call", hotpath["us_per_call"]])
+    return [
+        "",
+        "## Hot path, in one process",
+        "",
+        "The endpoint, transactions and proxy core on a call's six messages, without sockets "
+        f"(bench/hotpath.py): {hotpath['calls']} calls a round, median of {hotpath['rounds']} "
+        "rounds, CPU of the thread on the server CPU.",
+        "",
+        _table(["message", "µs CPU"], rows),
     ]
 
 

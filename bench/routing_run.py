@@ -1,8 +1,10 @@
-"""The routing decision benchmark (`bench/routing.py`, a 10,000-rule dialplan) run on the server
-CPU, its printed figures parsed."""
+"""The benchmarks that run in one process on the server CPU, their printed figures parsed: the
+routing decision (`bench/routing.py`, a 10,000-rule dialplan) and the proxy's hot path
+(`bench/hotpath.py`)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -41,4 +43,24 @@ def run_routing(options: Options, rules: int = 10_000) -> dict[str, Any]:
         key = "compiled" if "compiled" in label else "in_order_walk"
         result[key] = {"median_us": float(median), "p99_us": float(p99)}
     say("  " + done.stdout.strip().replace("\n", "\n  "))
+    return result
+
+
+def run_hotpath(options: Options) -> dict[str, Any]:
+    """`bench/hotpath.py` on the server CPU: the proxy's CPU per message, without sockets."""
+    placement = procs.Placement.for_machine()
+    calls = 500 if options.quick else 2000
+    argv = [sys.executable, "-m", "bench.hotpath", "--calls", str(calls)]
+    say(f"hot path: {calls} calls a round, in one process")
+    done = subprocess.run(
+        procs.taskset(placement.server, argv),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-2000:]}
+    say("  " + "\n  ".join(done.stdout.strip().splitlines()[:-1]))
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result

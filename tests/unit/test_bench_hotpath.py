@@ -1,0 +1,21 @@
+"""The hot-path benchmark drives whole calls through the real endpoint and proxy (it checks
+every relay itself) and reports every kind of message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import hotpath
+
+
+def test_the_hot_path_benchmark_relays_every_message_of_its_calls(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hotpath.main(["--calls", "20", "--rounds", "1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["calls"] == 20
+    assert set(result["us_per_message"]) == set(hotpath.KINDS)
+    assert all(value > 0 for value in result["us_per_message"].values())
+    assert result["us_per_call"] == pytest.approx(sum(result["us_per_message"].values()), abs=0.5)
