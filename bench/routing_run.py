@@ -21,17 +21,9 @@ _TIMING = re.compile(r"(route\(\), [\w -]+?)\s+median\s+([\d.]+) µs\s+p99\s+([\
 
 
 def run_routing(options: Options, rules: int = 10_000) -> dict[str, Any]:
-    placement = procs.Placement.for_machine()
-    argv = [sys.executable, "-m", "bench.routing", "--rules", str(rules)]
-    argv += ["--calls", str(options.routing_calls)]
     say(f"routing: {rules} rules, {options.routing_calls} decisions")
-    done = subprocess.run(
-        procs.taskset(placement.server, argv),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=1800,
-    )
+    argv = ["bench.routing", "--rules", str(rules), "--calls", str(options.routing_calls)]
+    done = _on_server_cpu(argv)
     if done.returncode != 0:
         return {"error": done.stderr.strip()[-2000:]}
     result: dict[str, Any] = {"rules": rules, "decisions": options.routing_calls}
@@ -48,19 +40,24 @@ def run_routing(options: Options, rules: int = 10_000) -> dict[str, Any]:
 
 def run_hotpath(options: Options) -> dict[str, Any]:
     """`bench/hotpath.py` on the server CPU: the proxy's CPU per message, without sockets."""
-    placement = procs.Placement.for_machine()
     calls = 500 if options.quick else 2000
-    argv = [sys.executable, "-m", "bench.hotpath", "--calls", str(calls)]
     say(f"hot path: {calls} calls a round, in one process")
-    done = subprocess.run(
-        procs.taskset(placement.server, argv),
+    done = _on_server_cpu(["bench.hotpath", "--calls", str(calls)])
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-2000:]}
+    lines = done.stdout.strip().splitlines()
+    say("  " + "\n  ".join(lines[:-1]))
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def _on_server_cpu(module_argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS...` pinned to the CPU the servers run on."""
+    argv = [sys.executable, "-m", *module_argv]
+    return subprocess.run(
+        procs.taskset(procs.Placement.for_machine().server, argv),
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=1800,
     )
-    if done.returncode != 0:
-        return {"error": done.stderr.strip()[-2000:]}
-    say("  " + "\n  ".join(done.stdout.strip().splitlines()[:-1]))
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result

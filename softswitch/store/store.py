@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -752,12 +753,8 @@ def _exchange(row: asyncpg.Record) -> Exchange:
 
 
 def _line(row: asyncpg.Record) -> Line:
-    return Line(
-        number=row["number"],
-        exchange_code=shared_text(row["exchange_code"]),
-        display_name=row["display_name"],
-        line_class=shared_text(row["line_class"]),
-        jack_label=row["jack_label"],
+    return replace(
+        _routing_line(row),
         ha1_md5=row["ha1_md5"],
         ha1_sha256=row["ha1_sha256"],
         created_at=row["created_at"],
