@@ -181,6 +181,33 @@ async def test_connect_to_a_manual_line_calls_its_board_trunk_with_the_jack_labe
     assert record.note == "connected to 5553001" and record.ended_by == "caller"
 
 
+async def test_an_answer_to_the_connect_whose_to_cannot_be_read_is_dropped(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The board gateway first answers with a 200 OK whose To is broken: the connect leg drops
+    it (nothing logged as an error, the socket stays open) and connects on the next 200."""
+    gateway, board_trunk = await start_gateway(
+        sipp, tmp_path, "board", BOARD_HOST, "uas_unreadable_then_answer.xml"
+    )
+    try:
+        await network(switch, board=[board_trunk])
+        caller, call, operator, at_operator, entry = await caller_with_operator(
+            switch, phone_agent_factory
+        )
+        assert switch.switchboard is not None
+        switch.switchboard.connect(entry.id, "operator-1", "5553001")
+        await connected_and_talking(caller, call, operator, at_operator, entry, BOARD_HOST)
+
+        await caller.aio.hangup(call)
+        await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+        status, report = await gateway.finish(timeout=10)
+        assert status == 0, report
+    finally:
+        await gateway.stop()
+    (ack,) = received(gateway, "ACK")
+    assert "m=audio" in ack
+
+
 async def test_connect_to_another_exchanges_line_goes_over_its_trunk_past_an_unavailable_one(
     switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
 ) -> None:
