@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     )
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
     tcp_idle_timeout: int = Field(600, ge=1)
+    overload_target: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="share of its time the serving thread may be busy before new calls and "
+        "registrations are refused with 503 (softswitch/overload.py)",
+    )
     log_level: LogLevel = "info"
     http_host: str = Field("0.0.0.0", description="address of the operator console")
     http_port: int | None = Field(8080, ge=0, le=65535, description="None: no console")

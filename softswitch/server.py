@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
 import signal
 import time
@@ -18,6 +19,7 @@ from .collector import CollectorSchedule
 from .config import Settings, resolve_database_url
 from .demo import advertised_host, ensure_demo, local_addresses
 from .dialog import QueueLegs
+from .overload import SAMPLE_INTERVAL, AdmissionControl, ThreadOccupancy
 from .proxy import LocalAddress, ProxyCore
 from .proxy.records import CallNotes, CallRecorder
 from .queue import QueueService
@@ -39,6 +41,10 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, NOTIFY, UPDATE, INF
 ACCEPT = "application/sdp"
 SUPPORTED = "path, outbound"
 EXPIRY_SWEEP_SECONDS = 5.0
+# Retry-After of a REGISTER refused in overload: random in this range, so that phones that
+# all registered at once (after a power cut) come back spread out
+REGISTER_RETRY_AFTER = (30, 90)
+OVERLOAD_LOG_INTERVAL = 10.0  # seconds between log lines while shedding
 RELOAD_DELAY = 0.1  # seconds to gather a burst of line or exchange changes into one reload
 
 
@@ -106,6 +112,10 @@ class Softswitch:
         self._stopped = False
         self._reloader: asyncio.Task[None] | None = None
         self._reload_wanted = False
+        self.admission = AdmissionControl(settings.overload_target)
+        self._occupancy: ThreadOccupancy | None = None
+        self._load_timer: asyncio.TimerHandle | None = None
+        self._overload_logged = 0.0
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -181,11 +191,17 @@ class Softswitch:
                 app, self.settings.http_host, self.settings.http_port
             )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired())
+        self._occupancy = ThreadOccupancy()
+        self._load_timer = asyncio.get_running_loop().call_later(
+            SAMPLE_INTERVAL, self._measure_load
+        )
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self._load_timer is not None:
+            self._load_timer.cancel()
         if self._reloader is not None:
             self._reloader.cancel()
         if self._sweeper is not None:
@@ -309,10 +325,59 @@ class Softswitch:
                     "binding expired: line %s contact %s", binding.line_number, binding.contact
                 )
 
+    # -- overload ----------------------------------------------------------------------------
+
+    def _measure_load(self) -> None:
+        assert self._occupancy is not None
+        admission = self.admission
+        was_shedding, refused = admission.shedding, admission.refused
+        admission.update(self._occupancy.read())
+        now = time.monotonic()
+        if admission.shedding and (
+            not was_shedding or now - self._overload_logged >= OVERLOAD_LOG_INTERVAL
+        ):
+            self._overload_logged = now
+            log.warning(
+                "overload: busy %.0f%% of the time, admitting %.0f%% of new calls and "
+                "registrations, %d refused so far",
+                admission.occupancy * 100,
+                admission.admitted * 100,
+                refused,
+            )
+        elif was_shedding and not admission.shedding:
+            log.warning("overload over: %d new requests refused in all", admission.refused)
+        self._load_timer = asyncio.get_running_loop().call_later(
+            SAMPLE_INTERVAL, self._measure_load
+        )
+
+    def _shed(self, request: Request, tx: ServerTransaction) -> bool:
+        """In overload, a share of new calls and registrations is refused with 503 before any
+        work is spent on them. What belongs to a call already taken (requests inside a dialog,
+        ACK, CANCEL) and a request that answers our challenge are always served: finishing
+        the work already begun is what the shedding is for."""
+        method = request.method
+        if (
+            (method != "INVITE" and method != "REGISTER")
+            or request.to_addr.tag is not None
+            or request.header("authorization") is not None
+            or request.header("proxy-authorization") is not None
+            or self.admission.admit()
+        ):
+            return False
+        response = make_response(request, 503, to_tag=new_tag())
+        if method == "REGISTER":
+            response.add_header("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))
+        # No Retry-After on an INVITE: the exchange upstream would then send this node no
+        # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
+        self.endpoint.respond(tx, response)
+        return True
+
     # -- requests ----------------------------------------------------------------------------
 
     def _on_request(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         method = request.method
+        if self.admission.shedding and self._shed(request, tx):
+            return
         if method == "REGISTER":
             self._register(request, peer, tx)
         elif method == "OPTIONS" and self._addressed_to_us(request):

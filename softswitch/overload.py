@@ -1,0 +1,105 @@
+"""Overload control: when the serving thread cannot keep up, new calls and registrations are
+refused with 503 at the door, so that the calls already up are carried to their end.
+
+Without it, a node past its capacity does not slow down gently: requests wait in the socket
+buffer until the phones retransmit them, the retransmissions add to the load, and soon no call
+completes at all (the problem RFC 5390 and RFC 6357 describe). With it, the node sheds part of
+the new work and spends what it saves on the calls it took.
+
+The admitted share follows the occupancy method of the switching systems' processor overload
+controls: every interval, the share of wall time the serving thread was on the CPU or waiting
+for it is measured, and the admitted share of new requests is scaled by target / occupancy.
+The occupancy of a saturated thread reads 1.0 however far past its capacity it is, so then the
+share is cut by a fixed factor instead, until the occupancy falls below saturation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+DEFAULT_TARGET = 0.9  # occupancy at which shedding starts
+SAMPLE_INTERVAL = 0.25  # seconds between measurements
+SATURATED = 0.98  # an occupancy this high says nothing about how far past capacity we are
+SATURATED_CUT = 0.6  # the admitted share is multiplied by this while saturated
+MAX_GROWTH = 1.5  # the admitted share grows at most by this factor an interval
+MIN_ADMITTED = 0.02  # a trickle still gets in, so recovery shows in the measurements
+
+
+class AdmissionControl:
+    """The share of new requests to admit, from the measured occupancy (sans-I/O: the caller
+    measures and calls `update`)."""
+
+    def __init__(self, target: float = DEFAULT_TARGET) -> None:
+        if not 0.0 < target <= 1.0:
+            raise ValueError(f"overload target {target} is not in (0, 1]")
+        self.target = target
+        self.admitted = 1.0  # share of new requests admitted
+        self.occupancy = 0.0  # the last measurement
+        self.refused = 0  # new requests refused since start
+        self._credit = 0.0
+
+    @property
+    def shedding(self) -> bool:
+        return self.admitted < 1.0
+
+    def update(self, occupancy: float) -> None:
+        """One interval's occupancy (0 to 1) in; the admitted share follows."""
+        self.occupancy = occupancy
+        if occupancy >= SATURATED:
+            share = self.admitted * SATURATED_CUT
+        elif occupancy <= 0.0:
+            share = 1.0
+        else:
+            share = self.admitted * min(self.target / occupancy, MAX_GROWTH)
+        self.admitted = min(1.0, max(MIN_ADMITTED, share))
+        if self.admitted == 1.0:
+            self._credit = 0.0
+
+    def admit(self) -> bool:
+        """Should the next new request be taken? Refusals are spread evenly: with half
+        admitted, every other request is refused, not runs of them."""
+        if self.admitted >= 1.0:
+            return True
+        self._credit += self.admitted
+        if self._credit > 0.999_999:  # not 1.0: sums of a share like 0.6 fall just short
+            self._credit -= 1.0
+            return True
+        self.refused += 1
+        return False
+
+
+class ThreadOccupancy:
+    """The share of wall time one thread spent on the CPU or runnable and waiting for it,
+    since the last reading. The waiting counts: a thread that shares its CPU with other
+    processes is overloaded before its own CPU time reaches 100%."""
+
+    def __init__(self) -> None:
+        schedstat = Path(f"/proc/self/task/{threading.get_native_id()}/schedstat")
+        self._schedstat = schedstat if _readable(schedstat) else None
+        self._last_wall = time.monotonic()
+        self._last_busy = self._busy()
+
+    def _busy(self) -> float:
+        """Seconds on the CPU plus seconds waiting for it (Linux); elsewhere CPU time alone."""
+        if self._schedstat is None:
+            return time.thread_time()
+        on_cpu, waiting = self._schedstat.read_text().split()[:2]
+        return (int(on_cpu) + int(waiting)) / 1e9
+
+    def read(self) -> float:
+        """Occupancy since the previous call; call it from the thread being measured."""
+        wall, busy = time.monotonic(), self._busy()
+        elapsed = wall - self._last_wall
+        share = (busy - self._last_busy) / elapsed if elapsed > 0 else 0.0
+        self._last_wall, self._last_busy = wall, busy
+        return min(1.0, max(0.0, share))
+
+
+def _readable(path: Path) -> bool:
+    try:
+        fields = path.read_text().split()
+        return len(fields) >= 2 and all(field.isdigit() for field in fields[:2])
+    except OSError:
+        return False

@@ -1,0 +1,122 @@
+"""Overload: with its serving thread kept busy, the node refuses new calls and registrations
+with 503 and still carries the call that is up; when the load is gone it takes calls again.
+
+The load is real: the test spins the event loop the softswitch runs on, so the node measures
+itself as saturated, as it would past its capacity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from softswitch.server import REGISTER_RETRY_AFTER, Softswitch
+
+from .calling import dial, registered, wait_until
+from .conftest import provision, switch_settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
+
+
+class LoopSpinner:
+    """Keeps the running event loop busy: spins 50 ms, lets it breathe for 1 ms, again."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self._handle = self._loop.call_later(0.001, self._spin)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _spin(self) -> None:
+        end = time.monotonic() + 0.05
+        while time.monotonic() < end:
+            pass
+        self._handle = self._loop.call_later(0.001, self._spin)
+
+
+@pytest.fixture
+async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
+    settings = switch_settings(tmp_path, overload_target=0.5)
+    node = await Softswitch.open(settings, fresh_database_url)
+    await provision(
+        node.store,
+        ("5551001", "one-secret"),
+        ("5551002", "two-secret"),
+        ("5551003", "three-secret"),
+    )
+    await node.start()
+    try:
+        yield node
+    finally:
+        await node.stop()
+
+
+def header_value(message: str, name: str) -> str | None:
+    for line in message.split("\r\n")[1:]:
+        field, _, value = line.partition(":")
+        if field.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_goes_on(
+    switch: Softswitch, phone_agent_factory: Any
+) -> None:
+    alice = await registered(phone_agent_factory, switch, "alice", "5551001", "one-secret")
+    bob = await registered(
+        phone_agent_factory, switch, "bob", "5551002", "two-secret", auto_answer={"mode": "answer"}
+    )
+    up = await alice.aio.call("alice", dial(switch, "5551002"))
+    await alice.aio.wait_call_state(up, "CONFIRMED", timeout=5)
+    bobs_call = (await bob.aio.wait_event("incoming_call"))["call"]
+
+    spinner = LoopSpinner()
+    spinner.start()
+    try:
+        await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=10)
+
+        # a new phone's REGISTER: refused, told to come back later, at a spread-out time
+        carol = await asyncio.to_thread(phone_agent_factory, "carol")
+        await carol.aio.add_account(
+            "carol",
+            user="5551003",
+            registrar=f"sip:127.0.0.1:{switch.sip_port}",
+            password="three-secret",
+        )
+        refused = await carol.aio.wait_event("reg_state", account="carol", timeout=10)
+        assert refused["code"] == 503, refused
+        retry_after = header_value(refused["msg"], "Retry-After")
+        assert retry_after is not None and retry_after.isdigit(), refused["msg"]
+        low, high = REGISTER_RETRY_AFTER
+        assert low <= int(retry_after) <= high
+        assert switch.location.bindings("5551003", time.time()) == []
+
+        # a new call: refused, with no Retry-After (that would stop all calls, not some)
+        second = await alice.aio.call("alice", dial(switch, "5551002"))
+        ended = await alice.aio.wait_call_state(second, "DISCONNECTED", timeout=10)
+        assert ended["code"] == 503, ended
+        assert header_value(ended["msg"] or "", "Retry-After") is None
+        assert switch.admission.refused >= 2
+
+        # the call that was up before the overload is hung up through the node as usual
+        await alice.aio.hangup(up)
+        await bob.aio.wait_call_state(bobs_call, "DISCONNECTED", timeout=10)
+    finally:
+        spinner.stop()
+
+    await wait_until(lambda: not switch.admission.shedding, timeout=10)
+    again = await alice.aio.call("alice", dial(switch, "5551002"))
+    await alice.aio.wait_call_state(again, "CONFIRMED", timeout=5)
+    await alice.aio.hangup(again)
+    await alice.aio.wait_call_state(again, "DISCONNECTED", timeout=5)

@@ -1,0 +1,84 @@
+"""The admission control of overload, and the occupancy it is fed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from softswitch.overload import (
+    MIN_ADMITTED,
+    SATURATED_CUT,
+    AdmissionControl,
+    ThreadOccupancy,
+)
+
+
+def test_below_the_target_everything_is_admitted() -> None:
+    control = AdmissionControl(0.9)
+    for occupancy in (0.1, 0.5, 0.89):
+        control.update(occupancy)
+    assert control.admitted == 1.0 and not control.shedding
+    assert all(control.admit() for _ in range(1000))
+    assert control.refused == 0
+
+
+def test_over_the_target_the_admitted_share_is_scaled_down_to_it() -> None:
+    control = AdmissionControl(0.8)
+    control.update(0.9)
+    assert control.admitted == pytest.approx(0.8 / 0.9)
+    control.update(0.85)
+    assert control.admitted == pytest.approx(0.8 / 0.9 * 0.8 / 0.85)
+
+
+def test_a_saturated_thread_is_cut_by_a_fixed_factor_down_to_a_trickle() -> None:
+    control = AdmissionControl(0.9)
+    control.update(1.0)
+    assert control.admitted == pytest.approx(SATURATED_CUT)
+    control.update(1.0)
+    assert control.admitted == pytest.approx(SATURATED_CUT**2)
+    for _ in range(50):
+        control.update(1.0)
+    assert control.admitted == MIN_ADMITTED
+
+
+def test_when_the_load_falls_the_share_grows_back_to_all() -> None:
+    control = AdmissionControl(0.9)
+    for _ in range(20):
+        control.update(1.0)
+    shares = []
+    for _ in range(20):
+        control.update(0.3)
+        shares.append(control.admitted)
+    assert shares == sorted(shares)  # never down while the load is low
+    assert shares[0] < 0.1  # not all at once: the load that caused it may still be there
+    assert shares[-1] == 1.0 and not control.shedding
+
+
+def test_refusals_are_spread_evenly() -> None:
+    control = AdmissionControl(0.5)
+    control.update(1.0)  # saturated: share 0.6
+    decisions = [control.admit() for _ in range(100)]
+    assert sum(decisions) == 60
+    assert control.refused == 40
+    runs = "".join("a" if taken else "r" for taken in decisions)
+    assert "rr" not in runs  # with more than half admitted, never two refusals in a row
+
+
+def test_a_target_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="overload target"):
+        AdmissionControl(1.5)
+    with pytest.raises(ValueError, match="overload target"):
+        AdmissionControl(0.0)
+
+
+def test_occupancy_reads_a_busy_thread_as_busy_and_a_sleeping_one_as_idle() -> None:
+    occupancy = ThreadOccupancy()
+    end = time.monotonic() + 0.2
+    while time.monotonic() < end:
+        pass
+    busy = occupancy.read()
+    time.sleep(0.2)
+    idle = occupancy.read()
+    assert busy > 0.8
+    assert idle < 0.2
