@@ -25,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .overload import DEFAULT_TARGET
+
 __all__ = ["CONFIG_ENV", "ConfigError", "Settings", "load_settings", "resolve_database_url"]
 
 CONFIG_ENV = "SOFTSWITCH_CONFIG"
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
     tcp_idle_timeout: int = Field(600, ge=1)
     overload_target: float = Field(
-        0.9,
+        DEFAULT_TARGET,
         gt=0,
         le=1,
         description="share of its time the serving thread may be busy before new calls and "

@@ -6,11 +6,16 @@ buffer until the phones retransmit them, the retransmissions add to the load, an
 completes at all (the problem RFC 5390 and RFC 6357 describe). With it, the node sheds part of
 the new work and spends what it saves on the calls it took.
 
-The admitted share follows the occupancy method of the switching systems' processor overload
-controls: every interval, the share of wall time the serving thread was on the CPU or waiting
-for it is measured, and the admitted share of new requests is scaled by target / occupancy.
-The occupancy of a saturated thread reads 1.0 however far past its capacity it is, so then the
-share is cut by a fixed factor instead, until the occupancy falls below saturation.
+Two measurements, every quarter of a second, decide it:
+- the occupancy of the serving thread: the share of wall time it was on the CPU or runnable and
+  waiting for it (the measure of the switching systems' processor overload controls);
+- the backlog: the bytes of datagrams waiting in the sockets, unread.
+
+Busy and behind (occupancy at the target or over, and a backlog) means overload: the admitted
+share of new requests is cut by a fixed factor. Busy but keeping up holds it. Below the target
+it grows back, scaled by target / occupancy. Busy alone is not enough: a thread kept busy by a
+load it still keeps up with has no caller waiting; a backlog alone is not enough either: a
+burst on an idle node is gone in milliseconds.
 """
 
 from __future__ import annotations
@@ -19,24 +24,27 @@ import threading
 import time
 from pathlib import Path
 
-DEFAULT_TARGET = 0.9  # occupancy at which shedding starts
+DEFAULT_TARGET = 0.9  # occupancy at which shedding may start
 SAMPLE_INTERVAL = 0.25  # seconds between measurements
-SATURATED = 0.98  # an occupancy this high says nothing about how far past capacity we are
-SATURATED_CUT = 0.6  # the admitted share is multiplied by this while saturated
-MAX_GROWTH = 1.5  # the admitted share grows at most by this factor an interval
-MIN_ADMITTED = 0.02  # a trickle still gets in, so recovery shows in the measurements
+# Bytes waiting in a socket that mean "behind": about 30 datagrams (the kernel counts about
+# 2 KiB a datagram), 5 to 15 ms of work.
+BEHIND_BYTES = 64 * 1024
+CUT = 0.7  # the admitted share is multiplied by this each interval of overload
+MAX_GROWTH = 1.5  # and grows at most by this factor an interval when there is room
+MIN_ADMITTED = 0.02  # a trickle still gets in
 
 
 class AdmissionControl:
-    """The share of new requests to admit, from the measured occupancy (sans-I/O: the caller
-    measures and calls `update`)."""
+    """The share of new requests to admit, from the measured occupancy and backlog (sans-I/O:
+    the caller measures and calls `update`)."""
 
     def __init__(self, target: float = DEFAULT_TARGET) -> None:
         if not 0.0 < target <= 1.0:
             raise ValueError(f"overload target {target} is not in (0, 1]")
         self.target = target
         self.admitted = 1.0  # share of new requests admitted
-        self.occupancy = 0.0  # the last measurement
+        self.occupancy = 0.0  # the last measurements
+        self.backlog: int | None = None
         self.refused = 0  # new requests refused since start
         self._credit = 0.0
 
@@ -44,11 +52,13 @@ class AdmissionControl:
     def shedding(self) -> bool:
         return self.admitted < 1.0
 
-    def update(self, occupancy: float) -> None:
-        """One interval's occupancy (0 to 1) in; the admitted share follows."""
-        self.occupancy = occupancy
-        if occupancy >= SATURATED:
-            share = self.admitted * SATURATED_CUT
+    def update(self, occupancy: float, backlog: int | None) -> None:
+        """One interval's occupancy (0 to 1) and the backlog now (bytes; None when the system
+        does not tell, and then the occupancy alone decides)."""
+        self.occupancy, self.backlog = occupancy, backlog
+        behind = backlog is None or backlog >= BEHIND_BYTES
+        if occupancy >= self.target:
+            share = self.admitted * CUT if behind else self.admitted
         elif occupancy <= 0.0:
             share = 1.0
         else:

@@ -331,7 +331,7 @@ class Softswitch:
         assert self._occupancy is not None
         admission = self.admission
         was_shedding, refused = admission.shedding, admission.refused
-        admission.update(self._occupancy.read())
+        admission.update(self._occupancy.read(), self.endpoint.transport.receive_backlog())
         now = time.monotonic()
         if admission.shedding and (
             not was_shedding or now - self._overload_logged >= OVERLOAD_LOG_INTERVAL

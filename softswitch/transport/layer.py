@@ -75,6 +75,12 @@ class TransportLayer:
     def addresses(self) -> list[tuple[str, int]]:
         return [(u.local_host, u.local_port) for u in self._udp]
 
+    def receive_backlog(self) -> int | None:
+        """The longest queue of datagrams waiting to be read, in bytes of kernel memory, over
+        the UDP sockets; None where the system does not tell."""
+        backlogs = [b for b in (u.backlog() for u in self._udp) if b is not None]
+        return max(backlogs) if backlogs else None
+
     def _new_connection(self, local_port: int) -> TcpConnection:
         return TcpConnection(
             self._handler, self._opened, self._closed, self.max_message_size, local_port

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 from collections.abc import Callable
 
 from .peer import Peer
 
 log = logging.getLogger(__name__)
+
+# Linux's SO_MEMINFO: the socket's memory counters, the first being the receive queue's bytes
+SO_MEMINFO = 55
+_MEMINFO = struct.Struct("9I")
 
 MessageHandler = Callable[[bytes, Peer], None]
 
@@ -38,6 +44,17 @@ class UdpListener(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like (§18.4): the transaction times out on its own.
         log.debug("udp error: %s", exc)
+
+    def backlog(self) -> int | None:
+        """Bytes of datagrams waiting in the socket to be read (Linux; None elsewhere)."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return None
+        try:
+            raw = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, _MEMINFO.size)
+        except OSError:
+            return None
+        return int(_MEMINFO.unpack(raw)[0])
 
     def send(self, data: bytes, host: str, port: int) -> None:
         if self.transport is not None:

@@ -1,13 +1,17 @@
-"""Overload: with its serving thread kept busy, the node refuses new calls and registrations
-with 503 and still carries the call that is up; when the load is gone it takes calls again.
+"""Overload: with its serving thread kept busy and datagrams waiting, the node refuses new
+calls and registrations with 503 and still carries the call that is up; when the load is gone
+it takes calls again.
 
-The load is real: the test spins the event loop the softswitch runs on, so the node measures
-itself as saturated, as it would past its capacity.
+The load is real: the test spins the event loop the softswitch runs on, and a thread keeps its
+socket fed with keepalives (bare CRLFs), so the node finds itself busy and behind, as it would
+past its capacity.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from softswitch.overload import BEHIND_BYTES
 from softswitch.server import REGISTER_RETRY_AFTER, Softswitch
 
 from .calling import dial, registered, wait_until
@@ -24,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged
 
 
 class LoopSpinner:
-    """Keeps the running event loop busy: spins 50 ms, lets it breathe for 1 ms, again."""
+    """Keeps the running event loop busy: spins 20 ms, lets it breathe for 1 ms, again."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -39,10 +44,37 @@ class LoopSpinner:
             self._handle = None
 
     def _spin(self) -> None:
-        end = time.monotonic() + 0.05
+        end = time.monotonic() + 0.02
         while time.monotonic() < end:
             pass
         self._handle = self._loop.call_later(0.001, self._spin)
+
+
+class KeepaliveFlood:
+    """A process that sends large CRLF keepalives to the node, about 100 a second, for at
+    most 30 s or until stopped (its own process: a thread would wait on this one's GIL)."""
+
+    PROGRAM = (
+        "import socket, sys, time\n"
+        "sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "end = time.monotonic() + 30\n"
+        "while time.monotonic() < end:\n"
+        "    sock.sendto(b'\\r\\n' * 32500, ('127.0.0.1', int(sys.argv[1])))\n"
+        "    time.sleep(0.01)\n"
+    )
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [sys.executable, "-c", self.PROGRAM, str(self._port)]
+        self._process = subprocess.Popen(argv)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=5)
 
 
 @pytest.fixture
@@ -60,6 +92,12 @@ async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softs
         yield node
     finally:
         await node.stop()
+
+
+def backlog(switch: Softswitch) -> int:
+    waiting = switch.endpoint.transport.receive_backlog()
+    assert waiting is not None, "this system does not tell a socket's backlog"
+    return waiting
 
 
 def header_value(message: str, name: str) -> str | None:
@@ -81,10 +119,15 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
     await alice.aio.wait_call_state(up, "CONFIRMED", timeout=5)
     bobs_call = (await bob.aio.wait_event("incoming_call"))["call"]
 
-    spinner = LoopSpinner()
+    spinner, flood = LoopSpinner(), KeepaliveFlood(switch.sip_port)
     spinner.start()
+    flood.start()
     try:
-        await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=10)
+        await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=15)
+        # caught up but still busy: the share is held, not grown back
+        flood.stop()
+        await wait_until(lambda: backlog(switch) < BEHIND_BYTES, timeout=15)
+        assert switch.admission.admitted <= 0.05
 
         # a new phone's REGISTER: refused, told to come back later, at a spread-out time
         carol = await asyncio.to_thread(phone_agent_factory, "carol")
@@ -113,6 +156,7 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
         await alice.aio.hangup(up)
         await bob.aio.wait_call_state(bobs_call, "DISCONNECTED", timeout=10)
     finally:
+        flood.stop()
         spinner.stop()
 
     await wait_until(lambda: not switch.admission.shedding, timeout=10)

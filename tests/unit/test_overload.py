@@ -7,48 +7,58 @@ import time
 import pytest
 
 from softswitch.overload import (
+    BEHIND_BYTES,
+    CUT,
     MIN_ADMITTED,
-    SATURATED_CUT,
     AdmissionControl,
     ThreadOccupancy,
 )
+
+BEHIND = BEHIND_BYTES * 2
 
 
 def test_below_the_target_everything_is_admitted() -> None:
     control = AdmissionControl(0.9)
     for occupancy in (0.1, 0.5, 0.89):
-        control.update(occupancy)
+        control.update(occupancy, BEHIND)
     assert control.admitted == 1.0 and not control.shedding
     assert all(control.admit() for _ in range(1000))
     assert control.refused == 0
 
 
-def test_over_the_target_the_admitted_share_is_scaled_down_to_it() -> None:
-    control = AdmissionControl(0.8)
-    control.update(0.9)
-    assert control.admitted == pytest.approx(0.8 / 0.9)
-    control.update(0.85)
-    assert control.admitted == pytest.approx(0.8 / 0.9 * 0.8 / 0.85)
-
-
-def test_a_saturated_thread_is_cut_by_a_fixed_factor_down_to_a_trickle() -> None:
+def test_busy_but_keeping_up_sheds_nothing() -> None:
     control = AdmissionControl(0.9)
-    control.update(1.0)
-    assert control.admitted == pytest.approx(SATURATED_CUT)
-    control.update(1.0)
-    assert control.admitted == pytest.approx(SATURATED_CUT**2)
+    for _ in range(20):
+        control.update(1.0, BEHIND_BYTES - 1)
+    assert control.admitted == 1.0
+
+
+def test_busy_and_behind_cuts_the_share_each_interval_down_to_a_trickle() -> None:
+    control = AdmissionControl(0.9)
+    control.update(0.95, BEHIND)
+    assert control.admitted == pytest.approx(CUT)
+    control.update(1.0, BEHIND)
+    assert control.admitted == pytest.approx(CUT**2)
+    control.update(1.0, 0)  # caught up, still busy: held
+    assert control.admitted == pytest.approx(CUT**2)
     for _ in range(50):
-        control.update(1.0)
+        control.update(1.0, BEHIND)
     assert control.admitted == MIN_ADMITTED
+
+
+def test_without_a_backlog_reading_the_occupancy_alone_decides() -> None:
+    control = AdmissionControl(0.9)
+    control.update(0.95, None)
+    assert control.admitted == pytest.approx(CUT)
 
 
 def test_when_the_load_falls_the_share_grows_back_to_all() -> None:
     control = AdmissionControl(0.9)
     for _ in range(20):
-        control.update(1.0)
+        control.update(1.0, BEHIND)
     shares = []
     for _ in range(20):
-        control.update(0.3)
+        control.update(0.3, 0)
         shares.append(control.admitted)
     assert shares == sorted(shares)  # never down while the load is low
     assert shares[0] < 0.1  # not all at once: the load that caused it may still be there
@@ -57,10 +67,10 @@ def test_when_the_load_falls_the_share_grows_back_to_all() -> None:
 
 def test_refusals_are_spread_evenly() -> None:
     control = AdmissionControl(0.5)
-    control.update(1.0)  # saturated: share 0.6
+    control.update(1.0, BEHIND)  # share 0.7
     decisions = [control.admit() for _ in range(100)]
-    assert sum(decisions) == 60
-    assert control.refused == 40
+    assert sum(decisions) == 70
+    assert control.refused == 30
     runs = "".join("a" if taken else "r" for taken in decisions)
     assert "rr" not in runs  # with more than half admitted, never two refusals in a row
 
