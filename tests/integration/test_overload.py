@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged
 
 
 class LoopSpinner:
-    """Keeps the running event loop busy: spins 20 ms, lets it breathe for 1 ms, again."""
+    """Keeps the running event loop busy: spins 50 ms, lets it breathe for 1 ms, again."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -44,14 +44,14 @@ class LoopSpinner:
             self._handle = None
 
     def _spin(self) -> None:
-        end = time.monotonic() + 0.02
+        end = time.monotonic() + 0.05
         while time.monotonic() < end:
             pass
         self._handle = self._loop.call_later(0.001, self._spin)
 
 
 class KeepaliveFlood:
-    """A process that sends large CRLF keepalives to the node, about 100 a second, for at
+    """A process that sends large CRLF keepalives to the node, about 200 a second, for at
     most 30 s or until stopped (its own process: a thread would wait on this one's GIL)."""
 
     PROGRAM = (
@@ -60,7 +60,7 @@ class KeepaliveFlood:
         "end = time.monotonic() + 30\n"
         "while time.monotonic() < end:\n"
         "    sock.sendto(b'\\r\\n' * 32500, ('127.0.0.1', int(sys.argv[1])))\n"
-        "    time.sleep(0.01)\n"
+        "    time.sleep(0.005)\n"
     )
 
     def __init__(self, port: int) -> None:
