@@ -26,11 +26,11 @@ from pathlib import Path
 
 DEFAULT_TARGET = 0.9  # occupancy at which shedding may start
 SAMPLE_INTERVAL = 0.25  # seconds between measurements
-# Bytes waiting in a socket that mean "behind": about 110 datagrams (the kernel counts about
-# 2.3 KiB for a datagram of a few hundred bytes), 20 to 50 ms of work. Below that, a waiting
-# queue is the burstiness of a load the node keeps up with; past capacity the queue grows by
-# thousands of datagrams a second, so a high mark costs only milliseconds of reaction.
-BEHIND_BYTES = 256 * 1024
+# Bytes waiting in a socket that mean "behind": 250 to 400 datagrams (the kernel counts 1.3
+# to 2.3 KiB for a datagram of a few hundred bytes), about 100 ms of work at the node's
+# capacity, a fifth of T1. At 90% load the queue was seen at half of that in bursts; past
+# capacity it grows by thousands of datagrams a second, so the mark is reached at once.
+BEHIND_BYTES = 512 * 1024
 CUT = 0.7  # the admitted share is multiplied by this each interval of overload
 MAX_GROWTH = 1.5  # and grows at most by this factor an interval when there is room
 MIN_ADMITTED = 0.02  # a trickle still gets in
