@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="calls authenticate as lines (407), the UAC on 127.0.0.2; no Kamailio "
         "(what `calls-auth` runs)",
     )
+    parser.add_argument(
+        "--overload",
+        type=float,
+        help="a step at this many times the softswitch's best call rate, to see it shed "
+        "load (default 2; 0: none)",
+    )
     parser.add_argument("--flame", action="store_true", help="py-spy at 80%% of the best rate")
     parser.add_argument("--flame-seconds", type=float, help="py-spy recording length")
     parser.add_argument(
@@ -80,6 +86,7 @@ def options_from(args: argparse.Namespace) -> Options:
         "lines": args.lines,
         "bindings": args.bindings,
         "flame_seconds": args.flame_seconds,
+        "overload": args.overload,
         "database_url": args.database_url,
     }
     values = {k: v for k, v in values.items() if v is not None}

@@ -56,7 +56,12 @@ def run_calls(options: Options) -> dict[str, Any]:
         with Server(start) as server:
             say(f"softswitch: pid {server.target.pid}, {server.target.describe_placement()}")
             result["targets"]["softswitch"] = sweep_target(
-                server, softswitch_load(options, workdir), bench, options, flame=options.flame
+                server,
+                softswitch_load(options, workdir),
+                bench,
+                options,
+                flame=options.flame,
+                overload=options.overload,
             )
         result["postgresql"] = database.place(placement.load)
     if options.kamailio and options.caller_auth:
@@ -114,12 +119,14 @@ def sweep_target(
     *,
     half: bool = True,
     flame: bool = False,
+    overload: float = 0.0,
     also: Sequence[float | None] = (),
 ) -> dict[str, Any]:
     """The rising steps; steps at the rates `also` (another target's best, to compare at the
     same load) if not run yet; with `half` the step at half the best rate (for latency); with
-    `flame` a profiled step at 80 % of the best rate. The server is restarted after a failed
-    step."""
+    `overload` a step at that many times the best rate (past capacity: what gets through);
+    with `flame` a profiled step at 80 % of the best rate. The server is restarted after a
+    failed step."""
 
     def run(rate: float) -> Step:
         step = run_step(server.target, load, rate, options.seconds, bench)
@@ -144,6 +151,8 @@ def sweep_target(
             steps.append(at_half)
         found["half"] = at_half.as_dict()
     found["steps"] = [s.as_dict() for s in steps]
+    if overload and best is not None:
+        found["overload"] = run(nice(best * overload)).as_dict()
     if flame and best is not None:
         found["profile"] = profiled_step(server.target, load, bench, options, nice(best * 0.8))
     found["placement"] = server.target.describe_placement()

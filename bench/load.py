@@ -114,6 +114,7 @@ def run_step(
         latency_100=Latency.of([t.trying for t in times]),
         latency_180=Latency.of([t.ringing for t in times]),
         records=records,
+        rejected=sipp.counter(stats, "FailedUnexpectedMessage"),
         errors=uac.errors() if failed else "",
         notes=notes,
     )

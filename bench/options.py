@@ -22,6 +22,7 @@ class Options:
     bindings: int = 100_000
     kamailio: bool = True
     caller_auth: bool = False
+    overload: float = 2.0  # a step at this many times the softswitch's best rate; 0: none
     flame: bool = False
     flame_seconds: float = 20.0
     routing_calls: int = 200_000

@@ -96,6 +96,9 @@ def _calls(calls: dict[str, Any], *, authenticated: bool = False) -> list[str]:
         _table(["target", "best calls/s", "at calls/s", "INVITE->100", "INVITE->180"], summary),
     ]
     out += _ratios(calls.get("ratios", {}), "call")
+    past = calls["targets"].get("softswitch", {}).get("overload")
+    if past:
+        out += _overload(past, calls["targets"]["softswitch"].get("best"))
     profile = calls["targets"].get("softswitch", {}).get("profile")
     if profile:
         out += _profile(profile)
@@ -257,6 +260,47 @@ def _ratios(ratios: dict[str, Any], unit: str) -> list[str]:
         "",
         "### softswitch ÷ reference (best rate: below 1, the softswitch reaches less; CPU, "
         "memory, latency: above 1, the softswitch needs more)",
+        "",
+        _table(head, rows),
+    ]
+
+
+def _overload(step: dict[str, Any], best: float | None) -> list[str]:
+    """The step past capacity: new calls refused with 503 (overload control) against calls
+    lost to retransmissions and timeouts (a collapse)."""
+    other = step["failed"] - step["rejected"] + step["unfinished"]
+    rows = [
+        [
+            _n(step["offered"]),
+            step["achieved"],
+            step["successful"],
+            step["rejected"],
+            other,
+            step["retransmissions"],
+            step["udp_drops"],
+            f"{step['server_load']:.0%}",
+            _pair(step["latency_180"]),
+        ]
+    ]
+    head = [
+        "offered/s",
+        "completed/s",
+        "completed",
+        "refused (503)",
+        "lost otherwise",
+        "retrans",
+        "UDP drops",
+        "server CPU",
+        "INVITE->180 p50/p99 ms, completed calls",
+    ]
+    return [
+        "",
+        f"### softswitch past capacity ({_n(best)} calls/s passed)",
+        "",
+        f"One step at {_n(round(step['offered'] / best, 2)) if best else '-'} times the best "
+        "rate. The node refuses a share of new calls with 503 "
+        "(softswitch/overload.py) and carries the rest; without it, such a step collapses "
+        "into retransmissions.",
         "",
         _table(head, rows),
     ]

@@ -72,6 +72,7 @@ class Step:
     latency_100: Latency
     latency_180: Latency
     records: int | None = None  # call records written to PostgreSQL during the step
+    rejected: int = 0  # calls ended by an error response (past capacity: 503s of overload)
     errors: str = ""
     notes: list[str] = field(default_factory=list)
 

@@ -53,8 +53,13 @@ async def test_call_benchmark_runs_against_a_real_softswitch(
     assert first["records"] is not None  # call records are counted in PostgreSQL
     for step in softswitch["steps"]:  # the step at half the best rate, for latency
         assert step["failed"] == 0 and step["unfinished"] == 0, step["errors"]
+    # the step past capacity (twice the best rate; here far below capacity, so all carried)
+    past = softswitch["overload"]
+    assert past["offered"] == 2 * RATE
+    assert past["successful"] == past["offered_count"] and past["rejected"] == 0
 
     results = {"command": "test", "machine": machine.describe(), "calls": calls}
     json_path, md_path = report.write(results, tmp_path, "smoke")
     assert json.loads(json_path.read_text())["calls"]["targets"]["softswitch"]["best"] == RATE
     assert "### softswitch" in md_path.read_text()
+    assert "### softswitch past capacity" in md_path.read_text()
