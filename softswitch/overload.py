@@ -26,11 +26,13 @@ from pathlib import Path
 
 DEFAULT_TARGET = 0.9  # occupancy at which shedding may start
 SAMPLE_INTERVAL = 0.25  # seconds between measurements
-# Bytes waiting in a socket that mean "behind": 250 to 400 datagrams (the kernel counts 1.3
-# to 2.3 KiB for a datagram of a few hundred bytes), about 100 ms of work at the node's
-# capacity, a fifth of T1. At 90% load the queue was seen at half of that in bursts; past
-# capacity it grows by thousands of datagrams a second, so the mark is reached at once.
-BEHIND_BYTES = 512 * 1024
+# Bytes waiting in a socket that mean "behind": 450 to 800 datagrams (the kernel counts 1.3
+# to 2.3 KiB for a datagram of a few hundred bytes), about 200 ms of work at the node's
+# capacity. That is under half of T1, so requests are still answered before phones resend
+# them; the collapse begins when they are not. Near capacity, bursts were seen to queue up to
+# 650 KiB and drain by themselves; past capacity the queue grows by megabytes a second, so the
+# mark is reached within a fraction of a second.
+BEHIND_BYTES = 1024 * 1024
 CUT = 0.7  # the admitted share is multiplied by this each interval of overload
 MAX_GROWTH = 1.5  # and grows at most by this factor an interval when there is room
 MIN_ADMITTED = 0.02  # a trickle still gets in

@@ -51,7 +51,7 @@ class LoopSpinner:
 
 
 class KeepaliveFlood:
-    """A process that sends large CRLF keepalives to the node, about 300 a second, for at
+    """A process that sends large CRLF keepalives to the node, about 600 a second, for at
     most 30 s or until stopped (its own process: a thread would wait on this one's GIL)."""
 
     PROGRAM = (
@@ -60,7 +60,7 @@ class KeepaliveFlood:
         "end = time.monotonic() + 30\n"
         "while time.monotonic() < end:\n"
         "    sock.sendto(b'\\r\\n' * 32500, ('127.0.0.1', int(sys.argv[1])))\n"
-        "    time.sleep(0.003)\n"
+        "    time.sleep(0.0015)\n"
     )
 
     def __init__(self, port: int) -> None:
