@@ -64,7 +64,9 @@ def run_register(options: Options) -> dict[str, Any]:
         with Server(start) as server:
             say(f"softswitch: pid {server.target.pid}, {server.target.describe_placement()}")
             load = Load("register_auth.xml", False, injection=injection)
-            found = sweep_target(server, load, bench, options, half=False)
+            found = sweep_target(
+                server, load, bench, options, half=False, overload=options.overload
+            )
             found["auth"] = "digest (MD5), binding committed first"
             result["targets"]["softswitch"] = found
         result["bindings_stored"] = database.count("SELECT count(*) FROM bindings")

@@ -98,7 +98,7 @@ def _calls(calls: dict[str, Any], *, authenticated: bool = False) -> list[str]:
     out += _ratios(calls.get("ratios", {}), "call")
     past = calls["targets"].get("softswitch", {}).get("overload")
     if past:
-        out += _overload(past, calls["targets"]["softswitch"].get("best"))
+        out += _overload(past, calls["targets"]["softswitch"].get("best"), "call")
     profile = calls["targets"].get("softswitch", {}).get("profile")
     if profile:
         out += _profile(profile)
@@ -122,6 +122,9 @@ def _register(register: dict[str, Any]) -> list[str]:
         summary.append([name, target.get("auth", "-"), _n(target.get("best"))])
     out += ["", _table(["target", "authentication", "best REGISTER/s"], summary)]
     out += _ratios(register.get("ratios", {}), "REGISTER")
+    past = register["targets"].get("softswitch", {}).get("overload")
+    if past:
+        out += _overload(past, register["targets"]["softswitch"].get("best"), "registration")
     return out
 
 
@@ -265,9 +268,9 @@ def _ratios(ratios: dict[str, Any], unit: str) -> list[str]:
     ]
 
 
-def _overload(step: dict[str, Any], best: float | None) -> list[str]:
-    """The step past capacity: new calls refused with 503 (overload control) against calls
-    lost to retransmissions and timeouts (a collapse)."""
+def _overload(step: dict[str, Any], best: float | None, unit: str) -> list[str]:
+    """The step past capacity: new calls (registrations) refused with 503 by overload
+    control, against those lost to retransmissions and timeouts (a collapse)."""
     other = step["failed"] - step["rejected"] + step["unfinished"]
     rows = [
         [
@@ -293,12 +296,14 @@ def _overload(step: dict[str, Any], best: float | None) -> list[str]:
         "server CPU",
         "INVITE->180 p50/p99 ms, completed calls",
     ]
+    if unit != "call":
+        head, rows = head[:-1], [row[:-1] for row in rows]
     return [
         "",
-        f"### softswitch past capacity ({_n(best)} calls/s passed)",
+        f"### softswitch past capacity ({_n(best)} {unit}s/s passed)",
         "",
         f"One step at {_n(round(step['offered'] / best, 2)) if best else '-'} times the best "
-        "rate. The node refuses a share of new calls with 503 "
+        f"rate. The node refuses a share of new {unit}s with 503 "
         "(softswitch/overload.py) and carries the rest; without it, such a step collapses "
         "into retransmissions.",
         "",

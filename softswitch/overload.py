@@ -9,7 +9,7 @@ the new work and spends what it saves on the calls it took.
 Two measurements, every quarter of a second, decide it:
 - the occupancy of the serving thread: the share of wall time it was on the CPU or runnable and
   waiting for it (the measure of the switching systems' processor overload controls);
-- the backlog: the bytes of datagrams waiting in the sockets, unread.
+- the backlog: how full the sockets' receive buffers are with datagrams waiting unread.
 
 Busy and behind (occupancy at the target or over, and a backlog) means overload: the admitted
 share of new requests is cut by a fixed factor. Busy but keeping up holds it. Below the target
@@ -26,13 +26,12 @@ from pathlib import Path
 
 DEFAULT_TARGET = 0.9  # occupancy at which shedding may start
 SAMPLE_INTERVAL = 0.25  # seconds between measurements
-# Bytes waiting in a socket that mean "behind": 450 to 800 datagrams (the kernel counts 1.3
-# to 2.3 KiB for a datagram of a few hundred bytes), about 200 ms of work at the node's
-# capacity. That is under half of T1, so requests are still answered before phones resend
-# them; the collapse begins when they are not. Near capacity, bursts were seen to queue up to
-# 650 KiB and drain by themselves; past capacity the queue grows by megabytes a second, so the
-# mark is reached within a fraction of a second.
-BEHIND_BYTES = 1024 * 1024
+# How full a socket's receive buffer must be to mean "behind". With the buffer the transport
+# asks for (softswitch/transport/layer.py) half of it is 100 to 200 ms of work, under half
+# of T1: requests are still answered before phones send them again. Near capacity, bursts were
+# seen to fill it to 30% and drain by themselves; past capacity it fills within a fraction
+# of a second.
+BEHIND = 0.5
 CUT = 0.7  # the admitted share is multiplied by this each interval of overload
 MAX_GROWTH = 1.5  # and grows at most by this factor an interval when there is room
 MIN_ADMITTED = 0.02  # a trickle still gets in
@@ -48,7 +47,7 @@ class AdmissionControl:
         self.target = target
         self.admitted = 1.0  # share of new requests admitted
         self.occupancy = 0.0  # the last measurements
-        self.backlog: int | None = None
+        self.backlog: float | None = None
         self.refused = 0  # new requests refused since start
         self._credit = 0.0
 
@@ -56,11 +55,11 @@ class AdmissionControl:
     def shedding(self) -> bool:
         return self.admitted < 1.0
 
-    def update(self, occupancy: float, backlog: int | None) -> None:
-        """One interval's occupancy (0 to 1) and the backlog now (bytes; None when the system
-        does not tell, and then the occupancy alone decides)."""
+    def update(self, occupancy: float, backlog: float | None) -> None:
+        """One interval's occupancy and the backlog now (0 to 1 each; None when the system
+        does not tell the backlog, and then the occupancy alone decides)."""
         self.occupancy, self.backlog = occupancy, backlog
-        behind = backlog is None or backlog >= BEHIND_BYTES
+        behind = backlog is None or backlog >= BEHIND
         if occupancy >= self.target:
             share = self.admitted * CUT if behind else self.admitted
         elif occupancy <= 0.0:

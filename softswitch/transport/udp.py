@@ -12,7 +12,8 @@ from .peer import Peer
 
 log = logging.getLogger(__name__)
 
-# Linux's SO_MEMINFO: the socket's memory counters, the first being the receive queue's bytes
+# Linux's SO_MEMINFO: the socket's memory counters, the first two the bytes in its receive
+# queue and the size of its receive buffer
 SO_MEMINFO = 55
 _MEMINFO = struct.Struct("9I")
 
@@ -45,8 +46,9 @@ class UdpListener(asyncio.DatagramProtocol):
         # ICMP port unreachable and the like (§18.4): the transaction times out on its own.
         log.debug("udp error: %s", exc)
 
-    def backlog(self) -> int | None:
-        """Bytes of datagrams waiting in the socket to be read (Linux; None elsewhere)."""
+    def backlog(self) -> float | None:
+        """How full the socket's receive buffer is with datagrams waiting to be read, 0 to 1
+        (Linux; None elsewhere)."""
         sock = self.transport.get_extra_info("socket") if self.transport is not None else None
         if sock is None:
             return None
@@ -54,7 +56,8 @@ class UdpListener(asyncio.DatagramProtocol):
             raw = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, _MEMINFO.size)
         except OSError:
             return None
-        return int(_MEMINFO.unpack(raw)[0])
+        waiting, size = _MEMINFO.unpack(raw)[:2]
+        return waiting / size if size else None
 
     def send(self, data: bytes, host: str, port: int) -> None:
         if self.transport is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from softswitch.overload import BEHIND_BYTES
+from softswitch.overload import BEHIND
 from softswitch.server import REGISTER_RETRY_AFTER, Softswitch
 
 from .calling import dial, registered, wait_until
@@ -94,7 +94,7 @@ async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softs
         await node.stop()
 
 
-def backlog(switch: Softswitch) -> int:
+def backlog(switch: Softswitch) -> float:
     waiting = switch.endpoint.transport.receive_backlog()
     assert waiting is not None, "this system does not tell a socket's backlog"
     return waiting
@@ -126,7 +126,7 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
         await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=15)
         # caught up but still busy: the share is held, not grown back
         flood.stop()
-        await wait_until(lambda: backlog(switch) < BEHIND_BYTES, timeout=15)
+        await wait_until(lambda: backlog(switch) < BEHIND, timeout=15)
         assert switch.admission.admitted <= 0.05
 
         # a new phone's REGISTER: refused, told to come back later, at a spread-out time

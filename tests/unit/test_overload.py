@@ -7,20 +7,20 @@ import time
 import pytest
 
 from softswitch.overload import (
-    BEHIND_BYTES,
+    BEHIND,
     CUT,
     MIN_ADMITTED,
     AdmissionControl,
     ThreadOccupancy,
 )
 
-BEHIND = BEHIND_BYTES * 2
+FULL = 1.0  # a full receive buffer
 
 
 def test_below_the_target_everything_is_admitted() -> None:
     control = AdmissionControl(0.9)
     for occupancy in (0.1, 0.5, 0.89):
-        control.update(occupancy, BEHIND)
+        control.update(occupancy, FULL)
     assert control.admitted == 1.0 and not control.shedding
     assert all(control.admit() for _ in range(1000))
     assert control.refused == 0
@@ -29,20 +29,20 @@ def test_below_the_target_everything_is_admitted() -> None:
 def test_busy_but_keeping_up_sheds_nothing() -> None:
     control = AdmissionControl(0.9)
     for _ in range(20):
-        control.update(1.0, BEHIND_BYTES - 1)
+        control.update(1.0, BEHIND - 0.01)
     assert control.admitted == 1.0
 
 
 def test_busy_and_behind_cuts_the_share_each_interval_down_to_a_trickle() -> None:
     control = AdmissionControl(0.9)
-    control.update(0.95, BEHIND)
+    control.update(0.95, FULL)
     assert control.admitted == pytest.approx(CUT)
-    control.update(1.0, BEHIND)
+    control.update(1.0, FULL)
     assert control.admitted == pytest.approx(CUT**2)
     control.update(1.0, 0)  # caught up, still busy: held
     assert control.admitted == pytest.approx(CUT**2)
     for _ in range(50):
-        control.update(1.0, BEHIND)
+        control.update(1.0, FULL)
     assert control.admitted == MIN_ADMITTED
 
 
@@ -55,7 +55,7 @@ def test_without_a_backlog_reading_the_occupancy_alone_decides() -> None:
 def test_when_the_load_falls_the_share_grows_back_to_all() -> None:
     control = AdmissionControl(0.9)
     for _ in range(20):
-        control.update(1.0, BEHIND)
+        control.update(1.0, FULL)
     shares = []
     for _ in range(20):
         control.update(0.3, 0)
@@ -67,7 +67,7 @@ def test_when_the_load_falls_the_share_grows_back_to_all() -> None:
 
 def test_refusals_are_spread_evenly() -> None:
     control = AdmissionControl(0.5)
-    control.update(1.0, BEHIND)  # share 0.7
+    control.update(1.0, FULL)  # share 0.7
     decisions = [control.admit() for _ in range(100)]
     assert sum(decisions) == 70
     assert control.refused == 30
