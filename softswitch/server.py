@@ -9,6 +9,7 @@ import random
 import secrets
 import signal
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -346,15 +347,17 @@ class Softswitch:
             )
         elif was_shedding and not admission.shedding:
             log.warning("overload over: %d new requests refused in all", admission.refused)
+        self.endpoint.screen = self._refusal if admission.shedding else None
         self._load_timer = asyncio.get_running_loop().call_later(
             SAMPLE_INTERVAL, self._measure_load
         )
 
-    def _shed(self, request: Request, tx: ServerTransaction) -> bool:
+    def _refusal(self, request: Request) -> Response | None:
         """In overload, a share of new calls and registrations is refused with 503 before any
-        work is spent on them. What belongs to a call already taken (requests inside a dialog,
-        ACK, CANCEL) and a request that answers our challenge are always served: finishing
-        the work already begun is what the shedding is for."""
+        work is spent on them, without a transaction (§8.2.7: a stateless answer, the same To
+        tag for a retransmission, its ACK ignored). What belongs to a call already taken
+        (requests inside a dialog, ACK, CANCEL) and a request that answers our challenge are
+        always served: finishing the work already begun is what the shedding is for."""
         method = request.method
         if (
             (method != "INVITE" and method != "REGISTER")
@@ -363,21 +366,18 @@ class Softswitch:
             or request.header("proxy-authorization") is not None
             or self.admission.admit()
         ):
-            return False
-        response = make_response(request, 503, to_tag=new_tag())
+            return None
+        response = make_response(request, 503, to_tag=_refusal_tag(request))
         if method == "REGISTER":
             response.add_header("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))
         # No Retry-After on an INVITE: the exchange upstream would then send this node no
         # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
-        self.endpoint.respond(tx, response)
-        return True
+        return response
 
     # -- requests ----------------------------------------------------------------------------
 
     def _on_request(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         method = request.method
-        if self.admission.shedding and self._shed(request, tx):
-            return
         if method == "REGISTER":
             self._register(request, peer, tx)
         elif method == "OPTIONS" and self._addressed_to_us(request):
@@ -399,6 +399,8 @@ class Softswitch:
 
     def _on_event(self, output: Output) -> None:
         legs = self.queue_legs
+        if type(output) is UnmatchedAck and _refused(output.request):
+            return  # the ACK of a 503 of overload control (§8.2.7: ignored)
         if legs is not None:
             if type(output) is UnmatchedAck and legs.handle_ack(output.request):
                 return
@@ -447,6 +449,24 @@ class Softswitch:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("request handler failed", exc_info=task.exception())
+
+
+REFUSED_TAG = "ovl-"  # To tags of the 503s of overload control begin with this
+
+
+def _refusal_tag(request: Request) -> str:
+    """The To tag of a stateless refusal: the same for a retransmission of the request."""
+    via = request.top_via
+    key = f"{request.call_id} {request.from_addr.tag} {via.branch} {request.cseq.number}"
+    return f"{REFUSED_TAG}{zlib.crc32(key.encode()):08x}"
+
+
+def _refused(ack: Request) -> bool:
+    try:
+        tag = ack.to_addr.tag
+    except SipError:
+        return False
+    return tag is not None and tag.startswith(REFUSED_TAG)
 
 
 def _register_error(request: Request, err: SipError) -> Response:

@@ -23,6 +23,7 @@ from ..transaction import (
     TransportFailed,
     UnmatchedAck,
     UnmatchedResponse,
+    server_key,
 )
 from .layer import TransportLayer
 from .peer import Peer
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[Request, Peer, ServerTransaction], None]
 EventHandler = Callable[[Output], None]
+# Looks at a new request before any transaction is made for it; a response it returns is sent
+# statelessly (§8.2.7) and the request goes no further.
+Screen = Callable[[Request], "Response | None"]
 
 # At most this many lines a second about broken input, so a flood cannot flood the log too.
 BAD_INPUT_LOG_RATE = 20
@@ -63,6 +67,7 @@ class SipEndpoint:
         self._log_window = 0
         self._logged = 0
         self._suppressed = 0
+        self.screen: Screen | None = None  # set only while it has something to refuse
 
     async def listen(self, host: str, port: int) -> int:
         self._loop = asyncio.get_running_loop()
@@ -88,11 +93,29 @@ class SipEndpoint:
         if type(message) is Request:
             stamp_received(message, peer)
             tx_peer = response_peer(message.top_via, peer)
+            if self.screen is not None and self._screened_out(message, tx_peer):
+                return
             outputs = self.table.receive_request(message, tx_peer, now, reliable=peer.reliable)
         else:
             assert isinstance(message, Response)
             outputs = self.table.receive_response(message, now)
         self._dispatch(outputs)
+
+    def _screened_out(self, request: Request, peer: Peer) -> bool:
+        """A new request the screen refuses: answered without a transaction, so the refusal
+        costs no state and no timers. A retransmission of a request already taken goes on to
+        its transaction."""
+        assert self.screen is not None
+        if request.method == "ACK" or self.table.server(server_key(request)) is not None:
+            return False
+        refusal = self.screen(request)
+        if refusal is None:
+            return False
+        try:
+            self.transport.send(peer, refusal.to_bytes())
+        except OSError as err:
+            log.info("send to %s failed: %s", peer, err)
+        return True
 
     def _bad_input(self, err: ParseError, peer: Peer) -> None:
         request = err.request
