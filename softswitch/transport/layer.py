@@ -174,11 +174,12 @@ class TransportLayer:
         self._servers.clear()
 
 
-# Asked for the UDP receive buffer; the kernel doubles it for its bookkeeping, up to
-# net.core.rmem_max. 2 MiB holds 900 to 1,600 datagrams, 200 to 400 ms of work at the node's
-# capacity: a burst is ridden out, but nothing waits long enough for the phone to resend it
-# (T1, 500 ms). A longer queue only fills with requests that are sent again while they wait,
-# and the load doubles: what does not fit is better dropped by the kernel at no cost.
+# Asked for the UDP receive buffer; the kernel caps the request at net.core.rmem_max and
+# doubles it for its bookkeeping. 2 MiB holds 900 to 1,600 datagrams, 200 to 400 ms of work at
+# the node's capacity: a burst is ridden out, but nothing waits long enough for the phone to
+# resend it (T1, 500 ms). A longer queue only fills with requests that are sent again while
+# they wait, and the load doubles: what does not fit is better dropped by the kernel at no
+# cost. (With Linux's default rmem_max of 208 KiB the buffer is 416 KiB.)
 RECEIVE_BUFFER = 1024 * 1024
 
 
