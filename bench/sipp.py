@@ -166,6 +166,9 @@ def uac_args(
     args += ["-r", f"{rate:g}", "-m", str(count), "-l", str(int(rate * 10) + 1000)]
     args += ["-timeout", f"{int(timeout)}s", "-timeout_error"]
     args += ["-max_recv_loops", "10000", "-max_sched_loops", "10000"]
+    # A call that ends on an unexpected answer (a 503 past capacity) just ends, as a phone's
+    # does: by default sipp would send a BYE after it, a request no phone sends there.
+    args += ["-default_behaviors", "all,-bye"]
     if service is not None:
         args += ["-s", service]
     if injection is not None:

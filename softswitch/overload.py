@@ -11,11 +11,13 @@ Two measurements, every quarter of a second, decide it:
   waiting for it (the measure of the switching systems' processor overload controls);
 - the backlog: how full the sockets' receive buffers are with datagrams waiting unread.
 
-Busy and behind (occupancy at the target or over, and a backlog) means overload: the admitted
-share of new requests is cut by a fixed factor. Busy but keeping up holds it. Below the target
-it grows back, scaled by target / occupancy. Busy alone is not enough: a thread kept busy by a
-load it still keeps up with has no caller waiting; a backlog alone is not enough either: a
-burst on an idle node is gone in milliseconds.
+Busy and behind (occupancy at the target or over, and a backlog that is not draining) means
+overload: the admitted share of new requests is cut by a fixed factor. Busy but keeping up, or
+with the backlog already draining after a cut, holds it: cutting again before the queue has
+answered the last cut would cut far too deep. Below the target it grows back, scaled by
+target / occupancy. Busy alone is not enough: a thread kept busy by a load it still keeps up
+with has no caller waiting; a backlog alone is not enough either: a burst on an idle node is
+gone in milliseconds.
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ class AdmissionControl:
     def update(self, occupancy: float, backlog: float | None) -> None:
         """One interval's occupancy and the backlog now (0 to 1 each; None when the system
         does not tell the backlog, and then the occupancy alone decides)."""
+        draining = backlog is not None and self.backlog is not None and backlog < self.backlog
         self.occupancy, self.backlog = occupancy, backlog
-        behind = backlog is None or backlog >= BEHIND
+        behind = backlog is None or (backlog >= BEHIND and not draining)
         if occupancy >= self.target:
             share = self.admitted * CUT if behind else self.admitted
         elif occupancy <= 0.0:

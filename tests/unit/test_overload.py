@@ -46,6 +46,15 @@ def test_busy_and_behind_cuts_the_share_each_interval_down_to_a_trickle() -> Non
     assert control.admitted == MIN_ADMITTED
 
 
+def test_a_queue_draining_after_a_cut_is_given_time_before_another() -> None:
+    control = AdmissionControl(0.9)
+    control.update(1.0, FULL)
+    control.update(1.0, 0.9)  # still behind, but draining: held
+    assert control.admitted == pytest.approx(CUT)
+    control.update(1.0, 0.95)  # filling again: cut
+    assert control.admitted == pytest.approx(CUT**2)
+
+
 def test_without_a_backlog_reading_the_occupancy_alone_decides() -> None:
     control = AdmissionControl(0.9)
     control.update(0.95, None)
