@@ -10,6 +10,8 @@ past its capacity.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import subprocess
 import sys
 import time
@@ -164,3 +166,40 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
     await alice.aio.wait_call_state(again, "CONFIRMED", timeout=5)
     await alice.aio.hangup(again)
     await alice.aio.wait_call_state(again, "DISCONNECTED", timeout=5)
+
+
+def ack(port: int, to_tag: str, call_id: str) -> bytes:
+    """An ACK with no transaction here, for a line at 127.0.0.1:`port` (not this node)."""
+    return (
+        f"ACK sip:5552999@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK{call_id}\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:5551001@127.0.0.1>;tag=caller\r\n"
+        f"To: <sip:5552999@127.0.0.1>;tag={to_tag}\r\n"
+        f"Call-ID: {call_id}@test\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+async def test_the_ack_of_a_refusal_is_ignored_where_another_ack_is_passed_on(
+    switch: Softswitch,
+) -> None:
+    """§8.2.7: the ACK of a stateless 503 stops here. An ACK for a 2xx with the same
+    Request-URI is passed on (the control: without the check, both would be)."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as far_end,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller,
+    ):
+        far_end.bind(("127.0.0.1", 0))
+        far_end.settimeout(0.05)
+        port = far_end.getsockname()[1]
+        node = ("127.0.0.1", switch.sip_port)
+        caller.sendto(ack(port, "ovl-0badcafe", "refused"), node)
+        caller.sendto(ack(port, "answered", "answered"), node)
+        arrived: list[bytes] = []
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and len(arrived) < 2:
+            await asyncio.sleep(0.05)
+            with contextlib.suppress(TimeoutError):
+                arrived.append(far_end.recv(65535))
+    assert len(arrived) == 1
+    assert b"Call-ID: answered@test" in arrived[0]

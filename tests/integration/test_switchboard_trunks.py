@@ -146,10 +146,11 @@ async def connected_and_talking(
     assert not caller.events("call_state", call=call, state="DISCONNECTED")
 
 
-async def test_connect_to_a_manual_line_calls_its_board_trunk_with_the_jack_label(
-    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+async def connect_to_board_and_hang_up(
+    switch: Softswitch, gateway: SippRun, board_trunk: str, phone_agent_factory: Any
 ) -> None:
-    gateway, board_trunk = await start_gateway(sipp, tmp_path, "board", BOARD_HOST)
+    """A queued caller connected by the operator to 5553001 behind the board `gateway`,
+    talking to it, then hanging up; the gateway's scenario must end well. Stops the gateway."""
     try:
         await network(switch, board=[board_trunk])
         caller, call, operator, at_operator, entry = await caller_with_operator(
@@ -165,6 +166,13 @@ async def test_connect_to_a_manual_line_calls_its_board_trunk_with_the_jack_labe
         assert status == 0, report
     finally:
         await gateway.stop()
+
+
+async def test_connect_to_a_manual_line_calls_its_board_trunk_with_the_jack_label(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    gateway, board_trunk = await start_gateway(sipp, tmp_path, "board", BOARD_HOST)
+    await connect_to_board_and_hang_up(switch, gateway, board_trunk, phone_agent_factory)
 
     (invite,) = received(gateway, "INVITE")
     assert invite.startswith(f"INVITE {board_trunk.replace('sip:', 'sip:5553001@')} SIP/2.0")
@@ -189,21 +197,7 @@ async def test_an_answer_to_the_connect_whose_to_cannot_be_read_is_dropped(
     gateway, board_trunk = await start_gateway(
         sipp, tmp_path, "board", BOARD_HOST, "uas_unreadable_then_answer.xml"
     )
-    try:
-        await network(switch, board=[board_trunk])
-        caller, call, operator, at_operator, entry = await caller_with_operator(
-            switch, phone_agent_factory
-        )
-        assert switch.switchboard is not None
-        switch.switchboard.connect(entry.id, "operator-1", "5553001")
-        await connected_and_talking(caller, call, operator, at_operator, entry, BOARD_HOST)
-
-        await caller.aio.hangup(call)
-        await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
-        status, report = await gateway.finish(timeout=10)
-        assert status == 0, report
-    finally:
-        await gateway.stop()
+    await connect_to_board_and_hang_up(switch, gateway, board_trunk, phone_agent_factory)
     (ack,) = received(gateway, "ACK")
     assert "m=audio" in ack
 
