@@ -9,7 +9,6 @@ import random
 import secrets
 import signal
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,11 +28,12 @@ from .registrar import LineCredentials, LocationService, Registrar, RegistrarPol
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
+from .sip.peek import REFUSAL_TAG_PREFIX
 from .store import Line, Store, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
-from .transport.endpoint import SipEndpoint
+from .transport.endpoint import Refusal, SipEndpoint
 from .web import ConsoleApp, StoreAccounts, console_port, start_console, stop_console
 
 log = logging.getLogger(__name__)
@@ -352,27 +352,20 @@ class Softswitch:
             SAMPLE_INTERVAL, self._measure_load
         )
 
-    def _refusal(self, request: Request) -> Response | None:
+    def _refusal(self, method: str) -> Refusal | None:
         """In overload, a share of new calls and registrations is refused with 503 before any
         work is spent on them, without a transaction (§8.2.7: a stateless answer, the same To
-        tag for a retransmission, its ACK ignored). What belongs to a call already taken
-        (requests inside a dialog, ACK, CANCEL) and a request that answers our challenge are
-        always served: finishing the work already begun is what the shedding is for."""
-        method = request.method
-        if (
-            (method != "INVITE" and method != "REGISTER")
-            or request.to_addr.tag is not None
-            or request.header("authorization") is not None
-            or request.header("proxy-authorization") is not None
-            or self.admission.admit()
-        ):
+        tag for a retransmission, its ACK ignored). The endpoint asks only about new requests
+        without credentials: what belongs to a call already taken (requests inside a dialog,
+        ACK, CANCEL) and a request that answers our challenge are always served, since
+        finishing the work already begun is what the shedding is for."""
+        if (method != "INVITE" and method != "REGISTER") or self.admission.admit():
             return None
-        response = make_response(request, 503, to_tag=_refusal_tag(request))
         if method == "REGISTER":
-            response.add_header("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))
+            return 503, [("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))]
         # No Retry-After on an INVITE: the exchange upstream would then send this node no
         # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
-        return response
+        return 503, []
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -451,22 +444,12 @@ class Softswitch:
             log.error("request handler failed", exc_info=task.exception())
 
 
-REFUSED_TAG = "ovl-"  # To tags of the 503s of overload control begin with this
-
-
-def _refusal_tag(request: Request) -> str:
-    """The To tag of a stateless refusal: the same for a retransmission of the request."""
-    via = request.top_via
-    key = f"{request.call_id} {request.from_addr.tag} {via.branch} {request.cseq.number}"
-    return f"{REFUSED_TAG}{zlib.crc32(key.encode()):08x}"
-
-
 def _refused(ack: Request) -> bool:
     try:
         tag = ack.to_addr.tag
     except SipError:
         return False
-    return tag is not None and tag.startswith(REFUSED_TAG)
+    return tag is not None and tag.startswith(REFUSAL_TAG_PREFIX)
 
 
 def _register_error(request: Request, err: SipError) -> Response:

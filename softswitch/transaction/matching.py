@@ -59,13 +59,22 @@ def response_key(response: Response) -> Key | None:
 def server_key(request: Request) -> Key:
     """The key of the server transaction `request` belongs to (§17.2.3)."""
     via = request.top_via
-    branch = via.branch
     method = request.method
-    if branch is not None and branch[:7].lower() == _COOKIE:
-        if method == "ACK":
-            method = "INVITE"
-        return (branch.lower(), via.host.lower(), via.port, method)
+    key = cookie_server_key(via, method)
+    if key is not None:
+        return key
     return _legacy_key(request, method, request.to_addr.tag, via)
+
+
+def cookie_server_key(top_via: Via, method: str) -> Key | None:
+    """`server_key` of a request from an RFC 3261 client, from its top Via and method alone;
+    None for a branch without the magic cookie."""
+    branch = top_via.branch
+    if branch is None or branch[:7].lower() != _COOKIE:
+        return None
+    if method == "ACK":
+        method = "INVITE"
+    return (branch.lower(), top_via.host.lower(), top_via.port, method)
 
 
 def cancel_target_key(cancel: Request) -> Key:

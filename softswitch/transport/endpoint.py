@@ -9,7 +9,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from ..sip import ParseError, Request, Response, make_response, parse_message
+from ..sip import ParseError, Request, Response, make_response, parse_message, reason_phrase
+from ..sip.peek import peek_new_request
 from ..transaction import (
     AckReceived,
     ClientTransaction,
@@ -23,19 +24,21 @@ from ..transaction import (
     TransportFailed,
     UnmatchedAck,
     UnmatchedResponse,
-    server_key,
+    cookie_server_key,
 )
 from .layer import TransportLayer
 from .peer import Peer
-from .via import response_peer, stamp_received
+from .via import response_peer, stamp_received, stamp_via
 
 log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[Request, Peer, ServerTransaction], None]
 EventHandler = Callable[[Output], None]
-# Looks at a new request before any transaction is made for it; a response it returns is sent
-# statelessly (§8.2.7) and the request goes no further.
-Screen = Callable[[Request], "Response | None"]
+# Looks at the method of a new request (outside any dialog, without credentials, not a
+# retransmission of one already taken) before it is parsed: the status and extra header fields
+# of a stateless refusal (§8.2.7), or None to take the request.
+Refusal = tuple[int, list[tuple[str, str]]]
+Screen = Callable[[str], "Refusal | None"]
 
 # At most this many lines a second about broken input, so a flood cannot flood the log too.
 BAD_INPUT_LOG_RATE = 20
@@ -82,6 +85,8 @@ class SipEndpoint:
     # -- from the network --------------------------------------------------------------------
 
     def _received(self, data: bytes, peer: Peer) -> None:
+        if self.screen is not None and self._screened_out(data, peer):
+            return
         try:
             message = parse_message(data, datagram=peer.transport == "udp")
         except ParseError as err:
@@ -93,26 +98,34 @@ class SipEndpoint:
         if type(message) is Request:
             stamp_received(message, peer)
             tx_peer = response_peer(message.top_via, peer)
-            if self.screen is not None and self._screened_out(message, tx_peer):
-                return
             outputs = self.table.receive_request(message, tx_peer, now, reliable=peer.reliable)
         else:
             assert isinstance(message, Response)
             outputs = self.table.receive_response(message, now)
         self._dispatch(outputs)
 
-    def _screened_out(self, request: Request, peer: Peer) -> bool:
-        """A new request the screen refuses: answered without a transaction, so the refusal
-        costs no state and no timers. A retransmission of a request already taken goes on to
-        its transaction."""
+    def _screened_out(self, data: bytes, peer: Peer) -> bool:
+        """A new request the screen refuses, answered from its bytes without the full parse and
+        without a transaction: refusing costs a fraction of taking. A retransmission of a
+        request already taken goes on to its transaction; a request in an unusual form is
+        parsed and taken."""
         assert self.screen is not None
-        if request.method == "ACK" or self.table.server(server_key(request)) is not None:
+        request = peek_new_request(data)
+        if request is None:
             return False
-        refusal = self.screen(request)
+        key = cookie_server_key(request.top_via, request.method)
+        if key is None or self.table.server(key) is not None:
+            return False
+        refusal = self.screen(request.method)
         if refusal is None:
             return False
+        status, headers = refusal
+        stamp_via(request.top_via, peer)
         try:
-            self.transport.send(peer, refusal.to_bytes())
+            self.transport.send(
+                response_peer(request.top_via, peer),
+                request.response(status, reason_phrase(status), headers),
+            )
         except OSError as err:
             log.info("send to %s failed: %s", peer, err)
         return True

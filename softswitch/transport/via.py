@@ -10,7 +10,12 @@ from .peer import Peer
 def stamp_received(request: Request, peer: Peer) -> None:
     """Add `received` when the sent-by host is not the source address, and fill an empty
     `rport` with the source port, so the response reaches a phone behind NAT."""
-    via = request.top_via
+    if stamp_via(request.top_via, peer):
+        request.top_via_edited()
+
+
+def stamp_via(via: Via, peer: Peer) -> bool:
+    """`stamp_received` on a parsed top Via; True when it changed."""
     host = via.host[1:-1] if via.host.startswith("[") else via.host
     changed = False
     if host != peer.host:
@@ -20,8 +25,7 @@ def stamp_received(request: Request, peer: Peer) -> None:
         via.params["rport"] = str(peer.port)
         via.params["received"] = peer.host
         changed = True
-    if changed:
-        request.top_via_edited()
+    return changed
 
 
 def response_peer(via: Via, request_peer: Peer) -> Peer:

@@ -1,5 +1,6 @@
-"""The endpoint's screen: a new request it refuses is answered without a transaction, and a
-retransmission of a request already taken still reaches its transaction."""
+"""The endpoint's screen: a new request it refuses is answered from its bytes without a
+transaction; a retransmission of a request already taken still reaches its transaction, and
+what the screen does not apply to is never put to it."""
 
 from __future__ import annotations
 
@@ -10,26 +11,27 @@ import pytest
 from softswitch.sip import Request, Response, make_response, parse_message
 from softswitch.transaction import ServerTransaction
 from softswitch.transport import Peer
-from softswitch.transport.endpoint import SipEndpoint
+from softswitch.transport.endpoint import Refusal, SipEndpoint
 
 CALLER = Peer("udp", "127.0.0.1", 5061)
 
 
-def invite(branch: str, call_id: str) -> bytes:
+def invite(branch: str, call_id: str, extra: str = "", to_tag: str = "") -> bytes:
     return (
         "INVITE sip:5552999@127.0.0.1 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK{branch}\r\n"
+        f"Via: SIP/2.0/UDP 192.0.2.7:5061;branch=z9hG4bK{branch};rport\r\n"
         "Max-Forwards: 70\r\n"
         "From: <sip:5551001@127.0.0.1>;tag=caller\r\n"
-        "To: <sip:5552999@127.0.0.1>\r\n"
-        f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        f"To: <sip:5552999@127.0.0.1>{to_tag}\r\n"
+        f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\n{extra}Content-Length: 0\r\n\r\n"
     ).encode()
 
 
 class Harness:
     def __init__(self) -> None:
         self.taken: list[Request] = []
-        self.sent: list[bytes] = []
+        self.sent: list[tuple[Peer, bytes]] = []
+        self.asked: list[str] = []
         self.refuse = False
         self.endpoint = SipEndpoint(self._take)
 
@@ -37,8 +39,14 @@ class Harness:
         self.taken.append(request)
         self.endpoint.respond(tx, make_response(request, 100))
 
-    def screen(self, request: Request) -> Response | None:
-        return make_response(request, 503, to_tag="refused") if self.refuse else None
+    def screen(self, method: str) -> Refusal | None:
+        self.asked.append(method)
+        return (503, [("Retry-After", "30")]) if self.refuse else None
+
+    def last_answer(self) -> Response:
+        answer = parse_message(self.sent[-1][1])
+        assert isinstance(answer, Response)
+        return answer
 
     def feed(self, data: bytes) -> None:
         self.endpoint._received(data, CALLER)
@@ -48,7 +56,7 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     harness = Harness()
     await harness.endpoint.listen("127.0.0.1", 0)
-    harness.endpoint.transport.send = lambda peer, data: harness.sent.append(data)  # type: ignore[method-assign]
+    harness.endpoint.transport.send = lambda peer, data: harness.sent.append((peer, data))  # type: ignore[method-assign]
     harness.endpoint.screen = harness.screen
     yield harness
     await harness.endpoint.close()
@@ -57,10 +65,13 @@ async def harness() -> AsyncIterator[Harness]:
 async def test_a_refused_request_is_answered_without_a_transaction(harness: Harness) -> None:
     harness.refuse = True
     harness.feed(invite("1", "refused@test"))
-    assert harness.taken == []
+    assert harness.taken == [] and harness.asked == ["INVITE"]
     assert len(harness.endpoint.table) == 0
-    answer = parse_message(harness.sent[-1])
-    assert isinstance(answer, Response) and answer.status == 503
+    answer = harness.last_answer()
+    assert answer.status == 503 and answer.header("retry-after") == "30"
+    # answered where the request came from, its Via stamped as the transport does (§18.2.1)
+    assert harness.sent[-1][0] == CALLER
+    assert answer.top_via.received == "127.0.0.1" and answer.top_via.rport == 5061
     harness.feed(invite("1", "refused@test"))  # its retransmission: refused again, the same way
     assert harness.sent[-1] == harness.sent[-2]
     assert len(harness.endpoint.table) == 0
@@ -77,4 +88,22 @@ async def test_a_request_taken_before_the_refusals_began_keeps_its_transaction(
     assert len(harness.taken) == 1
     assert harness.sent[-1] == trying  # its 100 again, not a 503
     harness.feed(invite("3", "new@test"))
-    assert parse_message(harness.sent[-1]).status == 503  # type: ignore[union-attr]
+    assert harness.last_answer().status == 503
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        invite("4", "dialog@test", to_tag=";tag=callee"),
+        invite("5", "answer@test", extra='Proxy-Authorization: Digest username="5551001"\r\n'),
+        invite("6", "folded@test", extra="Subject: a\r\n folded line\r\n"),
+    ],
+    ids=["in a dialog", "with credentials", "in an unusual form"],
+)
+async def test_what_the_screen_does_not_apply_to_is_taken(
+    harness: Harness, request_bytes: bytes
+) -> None:
+    harness.refuse = True
+    harness.feed(request_bytes)
+    assert harness.asked == []
+    assert len(harness.taken) == 1
