@@ -12,12 +12,14 @@ Two measurements, every quarter of a second, decide it:
 - the backlog: how full the sockets' receive buffers are with datagrams waiting unread.
 
 Busy and behind (occupancy at the target or over, and a backlog that is not draining) means
-overload: the admitted share of new requests is cut by a fixed factor. Busy but keeping up, or
-with the backlog already draining after a cut, holds it: cutting again before the queue has
-answered the last cut would cut far too deep. Below the target it grows back, scaled by
-target / occupancy. Busy alone is not enough: a thread kept busy by a load it still keeps up
-with has no caller waiting; a backlog alone is not enough either: a burst on an idle node is
-gone in milliseconds.
+overload: the admitted share of new requests is cut by a fixed factor, and by its square when
+the buffer is nearly full and datagrams are about to be lost. Busy but keeping up, or with the
+backlog already draining after a cut, holds it: cutting again before the queue has answered
+the last cut would cut far too deep. Below the target it grows back, scaled by
+target / occupancy, unless the backlog is still filling (one interval's occupancy just under
+the target says little when the queue grows). Busy alone is not enough: a thread kept busy by
+a load it still keeps up with has no caller waiting; a backlog alone is not enough either: a
+burst on an idle node is gone in milliseconds.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ SAMPLE_INTERVAL = 0.25  # seconds between measurements
 # seen to fill it to 30% and drain by themselves; past capacity it fills within a fraction
 # of a second.
 BEHIND = 0.5
+NEARLY_FULL = 0.9  # past this, the next burst overflows the buffer
 CUT = 0.7  # the admitted share is multiplied by this each interval of overload
+DEEP_CUT = CUT * CUT  # and by this when the buffer is nearly full
 MAX_GROWTH = 1.5  # and grows at most by this factor an interval when there is room
 MIN_ADMITTED = 0.02  # a trickle still gets in
 
@@ -62,9 +66,16 @@ class AdmissionControl:
         does not tell the backlog, and then the occupancy alone decides)."""
         draining = backlog is not None and self.backlog is not None and backlog < self.backlog
         self.occupancy, self.backlog = occupancy, backlog
-        behind = backlog is None or (backlog >= BEHIND and not draining)
+        filling = backlog is not None and backlog >= BEHIND and not draining
         if occupancy >= self.target:
-            share = self.admitted * CUT if behind else self.admitted
+            if backlog is None or (filling and backlog < NEARLY_FULL):
+                share = self.admitted * CUT
+            elif filling:
+                share = self.admitted * DEEP_CUT
+            else:
+                share = self.admitted
+        elif filling:
+            share = self.admitted
         elif occupancy <= 0.0:
             share = 1.0
         else:

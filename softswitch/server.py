@@ -28,7 +28,6 @@ from .registrar import LineCredentials, LocationService, Registrar, RegistrarPol
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
-from .sip.peek import REFUSAL_TAG_PREFIX
 from .store import Line, Store, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
@@ -392,8 +391,6 @@ class Softswitch:
 
     def _on_event(self, output: Output) -> None:
         legs = self.queue_legs
-        if type(output) is UnmatchedAck and _refused(output.request):
-            return  # the ACK of a 503 of overload control (§8.2.7: ignored)
         if legs is not None:
             if type(output) is UnmatchedAck and legs.handle_ack(output.request):
                 return
@@ -442,14 +439,6 @@ class Softswitch:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("request handler failed", exc_info=task.exception())
-
-
-def _refused(ack: Request) -> bool:
-    try:
-        tag = ack.to_addr.tag
-    except SipError:
-        return False
-    return tag is not None and tag.startswith(REFUSAL_TAG_PREFIX)
 
 
 def _register_error(request: Request, err: SipError) -> Response:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import zlib
 
-from .address import Via, parse_via
+from .address import Via, parse_name_addr, parse_via
 from .errors import SipError
 from .grammar import WHITESPACE, is_token
 from .headers import header_key
 
 SIP_VERSION = "SIP/2.0"
 REFUSAL_TAG_PREFIX = "ovl-"  # the To tag of every stateless refusal begins with this
+_REFUSAL_TAG = f"tag={REFUSAL_TAG_PREFIX}".encode()
 
 # The fields a response copies from its request (§8.2.6.2), besides the Vias.
 _COPIED = frozenset({"from", "to", "call-id", "cseq"})
@@ -106,3 +107,29 @@ def peek_new_request(data: bytes) -> NewRequest | None:
     except SipError:
         return None
     return NewRequest(method, via, kept, values)
+
+
+def is_refusal_ack(data: bytes) -> bool:
+    """Is this the ACK of a stateless refusal (its To tag ours)? It ends here (§8.2.7). Every
+    ACK is asked, so a scan of the bytes answers most of them."""
+    if data[:4] != b"ACK " or _REFUSAL_TAG not in data:
+        return False
+    head = data.partition(b"\r\n\r\n")[0].decode("utf-8", "surrogateescape")
+    to: str | None = None
+    for line in head.replace("\r\n", "\n").split("\n")[1:]:
+        if line[:1] in (" ", "\t"):
+            if to is not None:
+                to += " " + line.strip(WHITESPACE)  # folded (§7.3.1)
+            continue
+        if to is not None:
+            break
+        name, _, value = line.partition(":")
+        if header_key(name.rstrip(WHITESPACE)) == "to":
+            to = value.strip(WHITESPACE)
+    if to is None:
+        return False
+    try:
+        tag = parse_name_addr(to).tag
+    except SipError:
+        return False
+    return tag is not None and tag.startswith(REFUSAL_TAG_PREFIX)

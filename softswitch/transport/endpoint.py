@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from ..sip import ParseError, Request, Response, make_response, parse_message, reason_phrase
-from ..sip.peek import peek_new_request
+from ..sip.peek import is_refusal_ack, peek_new_request
 from ..transaction import (
     AckReceived,
     ClientTransaction,
@@ -87,6 +87,8 @@ class SipEndpoint:
     def _received(self, data: bytes, peer: Peer) -> None:
         if self.screen is not None and self._screened_out(data, peer):
             return
+        if is_refusal_ack(data):
+            return  # the ACK of a stateless refusal (§8.2.7): it has no transaction to end
         try:
             message = parse_message(data, datagram=peer.transport == "udp")
         except ParseError as err:

@@ -9,18 +9,21 @@ import pytest
 from softswitch.overload import (
     BEHIND,
     CUT,
+    DEEP_CUT,
     MIN_ADMITTED,
+    NEARLY_FULL,
     AdmissionControl,
     ThreadOccupancy,
 )
 
 FULL = 1.0  # a full receive buffer
+BACKED_UP = (BEHIND + NEARLY_FULL) / 2  # behind, with room left in the buffer
 
 
 def test_below_the_target_everything_is_admitted() -> None:
     control = AdmissionControl(0.9)
     for occupancy in (0.1, 0.5, 0.89):
-        control.update(occupancy, FULL)
+        control.update(occupancy, FULL)  # a burst: gone by itself
     assert control.admitted == 1.0 and not control.shedding
     assert all(control.admit() for _ in range(1000))
     assert control.refused == 0
@@ -35,9 +38,9 @@ def test_busy_but_keeping_up_sheds_nothing() -> None:
 
 def test_busy_and_behind_cuts_the_share_each_interval_down_to_a_trickle() -> None:
     control = AdmissionControl(0.9)
-    control.update(0.95, FULL)
+    control.update(0.95, BACKED_UP)
     assert control.admitted == pytest.approx(CUT)
-    control.update(1.0, FULL)
+    control.update(1.0, BACKED_UP + 0.01)
     assert control.admitted == pytest.approx(CUT**2)
     control.update(1.0, 0)  # caught up, still busy: held
     assert control.admitted == pytest.approx(CUT**2)
@@ -46,12 +49,28 @@ def test_busy_and_behind_cuts_the_share_each_interval_down_to_a_trickle() -> Non
     assert control.admitted == MIN_ADMITTED
 
 
+def test_a_nearly_full_buffer_is_cut_deeper() -> None:
+    control = AdmissionControl(0.9)
+    control.update(0.95, NEARLY_FULL)
+    assert control.admitted == pytest.approx(DEEP_CUT)
+    assert DEEP_CUT < CUT
+
+
+def test_a_queue_still_filling_leaves_no_room_to_grow() -> None:
+    control = AdmissionControl(0.9)
+    control.update(1.0, BACKED_UP)
+    control.update(0.85, BACKED_UP + 0.01)  # just under the target, the queue still growing
+    assert control.admitted == pytest.approx(CUT)
+    control.update(0.85, BACKED_UP)  # draining: room again
+    assert control.admitted > CUT
+
+
 def test_a_queue_draining_after_a_cut_is_given_time_before_another() -> None:
     control = AdmissionControl(0.9)
-    control.update(1.0, FULL)
-    control.update(1.0, 0.9)  # still behind, but draining: held
+    control.update(1.0, BACKED_UP)
+    control.update(1.0, BACKED_UP - 0.05)  # still behind, but draining: held
     assert control.admitted == pytest.approx(CUT)
-    control.update(1.0, 0.95)  # filling again: cut
+    control.update(1.0, BACKED_UP)  # filling again: cut
     assert control.admitted == pytest.approx(CUT**2)
 
 
@@ -76,7 +95,7 @@ def test_when_the_load_falls_the_share_grows_back_to_all() -> None:
 
 def test_refusals_are_spread_evenly() -> None:
     control = AdmissionControl(0.5)
-    control.update(1.0, FULL)  # share 0.7
+    control.update(1.0, BACKED_UP)  # share 0.7
     decisions = [control.admit() for _ in range(100)]
     assert sum(decisions) == 70
     assert control.refused == 30

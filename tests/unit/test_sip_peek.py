@@ -8,7 +8,7 @@ import contextlib
 import pytest
 
 from softswitch.sip import ParseError, Request, Response, make_response, parse_message
-from softswitch.sip.peek import REFUSAL_TAG_PREFIX, peek_new_request
+from softswitch.sip.peek import REFUSAL_TAG_PREFIX, is_refusal_ack, peek_new_request
 
 from .test_sip_torture import VECTORS, load
 
@@ -130,3 +130,34 @@ def test_a_torture_message_read_here_gets_a_well_formed_answer(name: str) -> Non
     assert str(answer.cseq) == str(full.cseq)
     with contextlib.suppress(ParseError):  # a To the full parser cannot read either
         assert full.to_addr.tag is None
+
+
+def ack(to: str, *, folded: bool = False, line_end: str = "\r\n") -> bytes:
+    to_line = f"To:{line_end} {to}" if folded else f"To: {to}"
+    lines = [
+        "ACK sip:5552999@127.0.0.1 SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1",
+        "From: <sip:5551001@127.0.0.1>;tag=ovl-caller-chose-this",
+        to_line,
+        "Call-ID: a@test",
+        "CSeq: 1 ACK",
+        "Content-Length: 0",
+    ]
+    return (line_end.join(lines) + line_end * 2).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "ours"),
+    [
+        (ack("<sip:5552999@127.0.0.1>;tag=ovl-0badcafe"), True),
+        (ack("<sip:5552999@127.0.0.1>;tag=ovl-0badcafe", folded=True), True),
+        (ack("<sip:5552999@127.0.0.1>;tag=ovl-0badcafe", line_end="\n"), True),
+        (ack("<sip:5552999@127.0.0.1>;tag=callee"), False),  # the From tag is the caller's
+        (ack("<sip:5552999@127.0.0.1;tag=ovl-in-the-uri>;tag=callee"), False),
+        (ack('"unclosed <sip:5552999@127.0.0.1>;tag=ovl-0badcafe'), False),
+        (ack("<sip:5552999@127.0.0.1>;tag=ovl-0badcafe").replace(b"ACK ", b"BYE ", 1), False),
+    ],
+    ids=["ours", "folded", "bare LF", "another tag", "in the URI", "unreadable To", "a BYE"],
+)
+def test_the_ack_of_a_refusal_is_told_by_its_to_tag(data: bytes, ours: bool) -> None:
+    assert is_refusal_ack(data) is ours
