@@ -19,7 +19,8 @@ the last cut would cut far too deep. Below the target it grows back, scaled by
 target / occupancy, unless the backlog is still filling (one interval's occupancy just under
 the target says little when the queue grows). Busy alone is not enough: a thread kept busy by
 a load it still keeps up with has no caller waiting; a backlog alone is not enough either: a
-burst on an idle node is gone in milliseconds.
+burst on an idle node is gone in milliseconds. A buffer nearly full at two readings in a row
+is cut whatever the occupancy: something other than the CPU is holding the thread back.
 """
 
 from __future__ import annotations
@@ -64,10 +65,15 @@ class AdmissionControl:
     def update(self, occupancy: float, backlog: float | None) -> None:
         """One interval's occupancy and the backlog now (0 to 1 each; None when the system
         does not tell the backlog, and then the occupancy alone decides)."""
-        draining = backlog is not None and self.backlog is not None and backlog < self.backlog
+        previous = self.backlog
+        draining = backlog is not None and previous is not None and backlog < previous
         self.occupancy, self.backlog = occupancy, backlog
         filling = backlog is not None and backlog >= BEHIND and not draining
-        if occupancy >= self.target:
+        if filling and backlog >= NEARLY_FULL and previous is not None and previous >= NEARLY_FULL:
+            # Full for a whole interval is no burst, whatever kept the thread from the queue
+            # (not only the CPU: a thread stopped or blocked is not counted as busy).
+            share = self.admitted * DEEP_CUT
+        elif occupancy >= self.target:
             if backlog is None or (filling and backlog < NEARLY_FULL):
                 share = self.admitted * CUT
             elif filling:

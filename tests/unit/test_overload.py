@@ -22,8 +22,8 @@ BACKED_UP = (BEHIND + NEARLY_FULL) / 2  # behind, with room left in the buffer
 
 def test_below_the_target_everything_is_admitted() -> None:
     control = AdmissionControl(0.9)
-    for occupancy in (0.1, 0.5, 0.89):
-        control.update(occupancy, FULL)  # a burst: gone by itself
+    for occupancy, backlog in ((0.1, FULL), (0.5, 0.0), (0.89, FULL)):
+        control.update(occupancy, backlog)  # bursts, each gone by itself
     assert control.admitted == 1.0 and not control.shedding
     assert all(control.admit() for _ in range(1000))
     assert control.refused == 0
@@ -54,6 +54,16 @@ def test_a_nearly_full_buffer_is_cut_deeper() -> None:
     control.update(0.95, NEARLY_FULL)
     assert control.admitted == pytest.approx(DEEP_CUT)
     assert DEEP_CUT < CUT
+
+
+def test_a_buffer_full_at_two_readings_is_cut_even_with_the_thread_idle() -> None:
+    """A thread stopped or blocked is not busy on the CPU, and its queue overflows all the
+    same."""
+    control = AdmissionControl(0.9)
+    control.update(0.4, FULL)  # could be a burst: nothing cut
+    assert control.admitted == 1.0
+    control.update(0.4, FULL)  # still full a quarter second later: no burst
+    assert control.admitted == pytest.approx(DEEP_CUT)
 
 
 def test_a_queue_still_filling_leaves_no_room_to_grow() -> None:
