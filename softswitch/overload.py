@@ -69,19 +69,17 @@ class AdmissionControl:
         draining = backlog is not None and previous is not None and backlog < previous
         self.occupancy, self.backlog = occupancy, backlog
         filling = backlog is not None and backlog >= BEHIND and not draining
-        if filling and backlog >= NEARLY_FULL and previous is not None and previous >= NEARLY_FULL:
-            # Full for a whole interval is no burst, whatever kept the thread from the queue
-            # (not only the CPU: a thread stopped or blocked is not counted as busy).
+        nearly_full = backlog is not None and filling and backlog >= NEARLY_FULL
+        # Full at two readings in a row is no burst, whatever kept the thread from the queue
+        # (not only the CPU: a thread stopped or blocked is not counted as busy).
+        full_again = nearly_full and previous is not None and previous >= NEARLY_FULL
+        busy = occupancy >= self.target
+        if full_again or (busy and nearly_full):
             share = self.admitted * DEEP_CUT
-        elif occupancy >= self.target:
-            if backlog is None or (filling and backlog < NEARLY_FULL):
-                share = self.admitted * CUT
-            elif filling:
-                share = self.admitted * DEEP_CUT
-            else:
-                share = self.admitted
-        elif filling:
-            share = self.admitted
+        elif busy and (filling or backlog is None):
+            share = self.admitted * CUT
+        elif busy or filling:
+            share = self.admitted  # keeping up, draining after a cut, or still filling: held
         elif occupancy <= 0.0:
             share = 1.0
         else:

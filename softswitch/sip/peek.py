@@ -14,8 +14,8 @@ from .address import Via, parse_name_addr, parse_via
 from .errors import SipError
 from .grammar import WHITESPACE, is_token
 from .headers import header_key
+from .message import SIP_VERSION
 
-SIP_VERSION = "SIP/2.0"
 REFUSAL_TAG_PREFIX = "ovl-"  # the To tag of every stateless refusal begins with this
 _REFUSAL_TAG = f"tag={REFUSAL_TAG_PREFIX}".encode()
 
