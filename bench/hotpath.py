@@ -105,6 +105,7 @@ async def measure(calls: int, rounds: int) -> dict[str, float]:
     )
     port = await endpoint.listen(HOST, 0)  # nothing arrives on it: the messages are fed in
     proxies.append(ProxyCore(endpoint, LocalAddress(HOST, port), OneTrunk()))
+    endpoint.ack_relay = proxies[0].relay_ack
     sent: list[tuple[Peer, bytes]] = []
     endpoint.transport.send = lambda peer, data: sent.append((peer, data))  # type: ignore[method-assign]
     feed: Callable[[bytes, Peer], None] = endpoint._received  # what the sockets would call

@@ -160,6 +160,7 @@ class Softswitch:
         await self._load_dialplan()
         await self.reload_network(lines)
         self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
+        self.endpoint.ack_relay = self.proxy.relay_ack
         self.queue_service = QueueService(self.store, self.settings.node)
         await self.queue_service.start()
         self.queue_legs = QueueLegs(

@@ -1,9 +1,12 @@
-"""A look at a request's bytes without the full parse: enough to refuse a new request
-statelessly (§8.2.7) while the node sheds load, at a fraction of the cost of parsing it.
+"""A look at a request's bytes without the full parse, for the two things a proxy does with a
+request many times a second and can do from its bytes, at a fraction of the cost of parsing:
+
+- refuse a new request statelessly (§8.2.7) while the node sheds load;
+- relay the ACK of a 2xx along its Route set (§16.6), editing only the lines a proxy edits.
 
 Only the usual form is read here: a head of CRLF lines without folding, one value on the
 first Via line, From, To, Call-ID and CSeq once each. For anything else, and for any request
-the refusal does not apply to, the answer is None and the full parser takes the request.
+these do not apply to, the answer is None and the full parser takes the request.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import zlib
 
 from .address import Via, parse_name_addr, parse_via
 from .errors import SipError
-from .grammar import WHITESPACE, is_token
+from .grammar import WHITESPACE, is_digits, is_token, split_unquoted
 from .headers import header_key
 from .message import SIP_VERSION
 
@@ -22,6 +25,8 @@ _REFUSAL_TAG = f"tag={REFUSAL_TAG_PREFIX}".encode()
 # The fields a response copies from its request (§8.2.6.2), besides the Vias.
 _COPIED = frozenset({"from", "to", "call-id", "cseq"})
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization"})
+# The fields a message carries at most once that relaying an ACK reads or checks.
+_SINGLE = _COPIED | {"max-forwards", "content-length"}
 
 
 class NewRequest:
@@ -67,13 +72,9 @@ class NewRequest:
 def peek_new_request(data: bytes) -> NewRequest | None:
     """The request in `data` when it is in the usual form, outside any dialog (no To tag) and
     without credentials; else None."""
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
+    lines = _usual_lines(data)
+    if lines is None:
         return None
-    head = data[:end].decode("utf-8", "surrogateescape")
-    lines = head.split("\r\n")
-    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
-        return None  # a bare CR or LF: the full parser's case
     parts = lines[0].split(" ")
     if len(parts) != 3 or parts[2] != SIP_VERSION or not is_token(parts[0]):
         return None
@@ -107,6 +108,147 @@ def peek_new_request(data: bytes) -> NewRequest | None:
     except SipError:
         return None
     return NewRequest(method, via, kept, values)
+
+
+def _usual_lines(data: bytes) -> list[str] | None:
+    """The lines of the head (the start line first) when every one ends in CRLF and there is
+    no other CR or LF in it; else None."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = data[:end].decode("utf-8", "surrogateescape")
+    lines = head.split("\r\n")
+    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+        return None  # a bare CR or LF: the full parser's case
+    return lines
+
+
+class DialogAck:
+    """An ACK read from its bytes: what relaying it along its Route set needs (§16.4, §16.6).
+    The forwarded ACK is its lines as they came, but for the lines a proxy edits."""
+
+    __slots__ = (
+        "_body",
+        "_lines",
+        "_max_forwards_at",
+        "_route_values",
+        "_via_at",
+        "max_forwards",
+        "routes",
+        "top_via",
+        "uri",
+    )
+
+    def __init__(
+        self,
+        lines: list[str],
+        body: bytes,
+        uri: str,
+        top_via: Via,
+        via_at: int,
+        route_values: dict[int, list[str]],
+        max_forwards: int | None,
+        max_forwards_at: int | None,
+    ) -> None:
+        self._lines = lines
+        self._body = body
+        self.uri = uri
+        self.top_via = top_via  # parsed, so the transport can stamp it (§18.2.1)
+        self._via_at = via_at
+        self._route_values = route_values  # line index -> the Route values on that line
+        self.routes = [value for values in route_values.values() for value in values]
+        self.max_forwards = max_forwards
+        self._max_forwards_at = max_forwards_at
+
+    def forwarded(self, via: str, max_forwards: int, routes_taken: int, *, stamped: bool) -> bytes:
+        """The ACK to send on: `via` on top, `max_forwards`, the first `routes_taken` Route
+        values gone, and the top Via written again when the transport `stamped` it."""
+        out = [self._lines[0], f"Via: {via}"]
+        taken = routes_taken
+        for i, line in enumerate(self._lines):
+            if i == 0:
+                continue
+            if i == self._via_at and stamped:
+                line = f"Via: {self.top_via}"
+            elif i == self._max_forwards_at:
+                line = f"Max-Forwards: {max_forwards}"
+            elif taken and i in self._route_values:
+                values = self._route_values[i]
+                dropped = min(taken, len(values))
+                taken -= dropped
+                if dropped == len(values):
+                    continue
+                line = "Route: " + ", ".join(values[dropped:])
+            out.append(line)
+        if self._max_forwards_at is None:
+            out.append(f"Max-Forwards: {max_forwards}")
+        head = "\r\n".join(out) + "\r\n\r\n"
+        return head.encode("utf-8", "surrogateescape") + self._body
+
+
+def peek_dialog_ack(data: bytes) -> DialogAck | None:
+    """The ACK in `data` when it is in the usual form, with a Content-Length its body fills;
+    else None. Whether it is the ACK of a 2xx (not of a transaction's final response) is for
+    the caller to tell, from its top Via."""
+    if data[:4] != b"ACK ":
+        return None
+    lines = _usual_lines(data)
+    if lines is None:
+        return None
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or parts[2] != SIP_VERSION:
+        return None
+    via_at: int | None = None
+    top_via = ""
+    route_values: dict[int, list[str]] = {}
+    max_forwards_at: int | None = None
+    single: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if i == 0:
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name or name[0] in WHITESPACE:
+            return None
+        key = header_key(name.rstrip(WHITESPACE))
+        value = value.strip(WHITESPACE)
+        if key == "via":
+            if via_at is None:
+                via_at, top_via = i, value
+        elif key == "route":
+            route_values[i] = [item for item in split_unquoted(value, ",") if item]
+        elif key in _SINGLE:
+            if key in single:
+                return None
+            single[key] = value
+            if key == "max-forwards":
+                max_forwards_at = i
+    if via_at is None or "," in top_via or not _COPIED.issubset(single):
+        return None
+    cseq = single["cseq"].split()
+    length = single.get("content-length", "")
+    max_forwards = single.get("max-forwards")
+    if len(cseq) != 2 or cseq[1] != "ACK" or not is_digits(length) or len(length) > 9:
+        return None
+    if max_forwards is not None and (not is_digits(max_forwards) or len(max_forwards) > 9):
+        return None
+    start = data.find(b"\r\n\r\n") + 4
+    body = data[start : start + int(length)]
+    if len(body) < int(length):
+        return None
+    try:
+        via = parse_via(top_via)
+    except SipError:
+        return None
+    return DialogAck(
+        lines,
+        body,
+        parts[1],
+        via,
+        via_at,
+        route_values,
+        int(max_forwards) if max_forwards is not None else None,
+        max_forwards_at,
+    )
 
 
 def is_refusal_ack(data: bytes) -> bool:

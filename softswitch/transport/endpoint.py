@@ -40,6 +40,9 @@ EventHandler = Callable[[Output], None]
 Refusal = tuple[int, list[tuple[str, str]]]
 Screen = Callable[[str], "Refusal | None"]
 
+# Relays an ACK from its bytes; False leaves it to the full parse and the transaction table.
+AckRelay = Callable[[bytes, Peer], bool]
+
 # At most this many lines a second about broken input, so a flood cannot flood the log too.
 BAD_INPUT_LOG_RATE = 20
 
@@ -71,6 +74,7 @@ class SipEndpoint:
         self._logged = 0
         self._suppressed = 0
         self.screen: Screen | None = None  # set only while it has something to refuse
+        self.ack_relay: AckRelay | None = None
 
     async def listen(self, host: str, port: int) -> int:
         self._loop = asyncio.get_running_loop()
@@ -87,8 +91,11 @@ class SipEndpoint:
     def _received(self, data: bytes, peer: Peer) -> None:
         if self.screen is not None and self._screened_out(data, peer):
             return
-        if is_refusal_ack(data):
-            return  # the ACK of a stateless refusal (§8.2.7): it has no transaction to end
+        if data[:4] == b"ACK ":
+            if is_refusal_ack(data):
+                return  # the ACK of a stateless refusal (§8.2.7): it has no transaction to end
+            if self.ack_relay is not None and self.ack_relay(data, peer):
+                return
         try:
             message = parse_message(data, datagram=peer.transport == "udp")
         except ParseError as err:
@@ -178,7 +185,14 @@ class SipEndpoint:
 
     def send_stateless(self, peer: Peer, message: Request | Response) -> None:
         """Send outside any transaction (an ACK for a 2xx, a forwarded 2xx)."""
-        self.transport.send(peer, message.to_bytes())
+        self.send_bytes(peer, message.to_bytes())
+
+    def send_bytes(self, peer: Peer, data: bytes) -> None:
+        """Send a message's wire form outside any transaction."""
+        try:
+            self.transport.send(peer, data)
+        except OSError as err:
+            log.info("send to %s failed: %s", peer, err)
 
     # -- outputs and the timer ---------------------------------------------------------------
 
