@@ -552,6 +552,12 @@ class ProxyCore:
 
     def _forward_response(self, context: ResponseContext, response: Response) -> None:
         """§16.7 step 9: our Via off, then back through the server transaction."""
+        if response.status != 503:
+            data = response.without_top_via()
+            if data is not None:
+                # the server transaction reads only the status and the To of what it sends
+                self.endpoint.respond(context.server_tx, response, data=data)
+                return
         upstream = Response(response.status, response.reason, response.copy_fields(), response.body)
         upstream.pop_first_value("via")
         if upstream.status == 503:

@@ -31,12 +31,15 @@ Field = tuple[str, str, str]
 class Message:
     """What requests and responses share: header fields and a body."""
 
-    __slots__ = ("_cache", "_fields", "body")
+    __slots__ = ("_cache", "_fields", "_lines", "body")
 
     def __init__(self, fields: list[Field] | None = None, body: bytes = b"") -> None:
         self._fields: list[Field] = fields if fields is not None else []
         self._cache: dict[str, object] = {}
         self.body = body
+        # A received response's head lines, one per field, while no field has been edited:
+        # what relaying it from its own text needs (`without_top_via`).
+        self._lines: list[str] | None = None
 
     # -- raw header access -------------------------------------------------------------------
 
@@ -100,9 +103,11 @@ class Message:
         case it is needed again, such as one held by a transaction that waits out its timers.
         """
         self._cache.clear()
+        self._lines = None
 
     def _invalidate(self, key: str) -> None:
         """Forget what was parsed from the fields named `key`."""
+        self._lines = None
         cache = self._cache
         if cache:
             cache.pop(key, None)
@@ -167,6 +172,7 @@ class Message:
                 joined = ", ".join([str(top), *(item for item in rest if item)])
                 self._fields[i] = ("via", field[1], joined)
                 self._cache.pop("@list:via", None)
+                self._lines = None
                 return
 
     # -- parsed values -----------------------------------------------------------------------
@@ -366,6 +372,29 @@ class Response(Message):
     def _start_line(self) -> str:
         return f"{self.version} {self.status} {self.reason}"
 
+    def without_top_via(self) -> bytes | None:
+        """What a proxy sends upstream (§16.7 step 9) written from the received text: every
+        line as it came but the top Via's. None when the top Via shares its line with another
+        value, there is no Content-Length, or the response was not received in the usual form
+        or has been edited since."""
+        lines = self._lines
+        if lines is None:
+            return None
+        via_at = -1
+        length = False
+        for i, field in enumerate(self._fields):
+            key = field[0]
+            if key == "via" and via_at < 0:
+                if "," in field[2]:
+                    return None
+                via_at = i + 1  # the start line comes first
+            elif key == "content-length":
+                length = True
+        if via_at < 0 or not length:
+            return None
+        head = "\r\n".join(lines[:via_at] + lines[via_at + 1 :])
+        return (head + "\r\n\r\n").encode("utf-8", "surrogateescape") + self.body
+
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.reason}>"
 
@@ -456,6 +485,8 @@ def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
     except SipError as err:
         partial = message if isinstance(message, Request) and _answerable(message) else None
         raise ParseError(err.reason, partial, err.status) from None
+    if regular and type(message) is Response and len(message._fields) == len(lines) - 1:
+        message._lines = lines  # one line per field (none folded): see `without_top_via`
     return message
 
 

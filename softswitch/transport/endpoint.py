@@ -167,12 +167,15 @@ class SipEndpoint:
 
     # -- from the transaction user -----------------------------------------------------------
 
-    def respond(self, tx: ServerTransaction, response: Response) -> None:
-        """Send a response on its server transaction (retransmitted by it over UDP)."""
+    def respond(
+        self, tx: ServerTransaction, response: Response, *, data: bytes | None = None
+    ) -> None:
+        """Send a response on its server transaction (retransmitted by it over UDP); `data`
+        is its wire form when the caller already has it."""
         assert self._loop is not None
         if tx.terminated:
             return  # a response after the transaction ended (the caller gave up): nothing to do
-        self._dispatch(self.table.send_response(tx, response, self._loop.time()))
+        self._dispatch(self.table.send_response(tx, response, self._loop.time(), data=data))
 
     def send_request(self, request: Request, peer: Peer) -> ClientTransaction:
         """Send a request on a new client transaction; its events come to `on_event`."""

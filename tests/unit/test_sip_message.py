@@ -814,3 +814,70 @@ def test_a_response_with_a_to_it_cannot_read_is_passed_on_as_it_came() -> None:
 def test_a_response_without_what_matching_needs_is_refused(edit, reason: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ParseError, match=reason):
         parse_message(edit(RINGING).format(to="<sip:bob@biloxi.com>").encode())
+
+
+# -- a response relayed from its text (§16.7 step 9) ------------------------------------------
+
+RELAYED = (
+    "SIP/2.0 180 Ringing\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKproxy\r\n"
+    "v: SIP/2.0/UDP 192.0.2.7:5061;branch=z9hG4bK-1;received=127.0.0.1;rport=5061\r\n"
+    "Record-Route: <sip:127.0.0.1:5060;lr>\r\n"
+    "From: <sip:5551001@127.0.0.1>;tag=caller\r\n"
+    "To: <sip:5552999@127.0.0.1>;tag=callee\r\n"
+    "Call-ID: relay@test\r\nCSeq: 1 INVITE\r\n"
+    "Contact: <sip:5552999@127.0.0.1:5080>\r\n"
+    "Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\n"
+    "v=0\r\n"  # one byte past Content-Length: not part of the message (§18.3)
+)
+
+
+def relayed_the_long_way(response: Response) -> bytes:
+    upstream = Response(response.status, response.reason, response.copy_fields(), response.body)
+    upstream.pop_first_value("via")
+    return upstream.to_bytes()
+
+
+def test_a_relayed_response_is_the_received_text_without_the_top_via_line() -> None:
+    response = parse_response(RELAYED.encode())
+    relayed = response.without_top_via()
+    assert relayed is not None
+    assert (
+        relayed
+        == RELAYED.replace("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKproxy\r\n", "").encode()[
+            :-1
+        ]
+    )
+    again, long_way = parse_response(relayed), parse_response(relayed_the_long_way(response))
+    assert [(k, v) for k, _, v in again._fields] == [(k, v) for k, _, v in long_way._fields]
+    assert again.body == long_way.body == b"v=0\r"
+    assert again.top_via.branch == "z9hG4bK-1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RELAYED.replace(";branch=z9hG4bKproxy\r\nv: ", ";branch=z9hG4bKproxy, "),  # one line
+        RELAYED.replace("Content-Length: 4\r\n", ""),
+        RELAYED.replace("Call-ID: relay@test\r\n", "Call-ID:\r\n relay@test\r\n"),  # folded
+        RELAYED.replace("CSeq: 1 INVITE\r\n", "CSeq: 1 INVITE\n"),
+    ],
+    ids=["two Vias on one line", "no Content-Length", "a folded line", "a bare LF"],
+)
+def test_a_response_not_in_the_usual_form_is_relayed_the_long_way(text: str) -> None:
+    assert parse_response(text.encode()).without_top_via() is None
+
+
+def test_a_response_edited_since_it_was_received_is_relayed_the_long_way() -> None:
+    for edit in (
+        lambda r: r.add_header("Warning", '399 - "x"'),
+        lambda r: r.pop_first_value("via"),
+        lambda r: r.set_header("Contact", "<sip:elsewhere@192.0.2.1>"),
+        lambda r: r.forget_parsed(),
+    ):
+        response = parse_response(RELAYED.encode())
+        edit(response)
+        assert response.without_top_via() is None
+    built = Response(180, fields=parse_response(RELAYED.encode()).copy_fields())
+    assert built.without_top_via() is None  # never received: nothing to relay from
+    assert parse_request(invite())._lines is None  # requests keep no lines
