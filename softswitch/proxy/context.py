@@ -88,6 +88,7 @@ class ResponseContext:
         "request",
         "server_tx",
         "timer_c",
+        "timer_c_at",
     )
 
     def __init__(self, request: Request, server_tx: Any, targets: Sequence[Target]) -> None:
@@ -102,7 +103,8 @@ class ResponseContext:
         self.answered = False
         self.final_sent = False
         self.cancelled = False
-        self.timer_c: Any = None
+        self.timer_c: Any = None  # the loop's timer handle, armed for timer_c_at or earlier
+        self.timer_c_at = 0.0  # when timer C fires (loop time): a provisional moves it on
         self.caller = ""
 
     def forget_parsed(self) -> None:

@@ -587,10 +587,13 @@ class ProxyCore:
     # -- timers ----------------------------------------------------------------------------
 
     def _arm_timer_c(self, context: ResponseContext) -> None:
-        if context.timer_c is not None:
-            context.timer_c.cancel()
+        """(Re)start timer C. A timer already armed stays: when it fires before the new
+        deadline it waits out the rest, so a ringing call costs one loop timer, not one per
+        provisional response."""
         loop = asyncio.get_running_loop()
-        context.timer_c = loop.call_later(self.timer_c, self._timer_c_fired, context)
+        context.timer_c_at = loop.time() + self.timer_c
+        if context.timer_c is None:
+            context.timer_c = loop.call_at(context.timer_c_at, self._timer_c_fired, context)
 
     def _disarm_timer_c(self, context: ResponseContext) -> None:
         if context.timer_c is not None:
@@ -600,6 +603,10 @@ class ProxyCore:
     def _timer_c_fired(self, context: ResponseContext) -> None:
         """§16.8: no final answer for too long: cancel what rings, give up on the rest."""
         context.timer_c = None
+        loop = asyncio.get_running_loop()
+        if loop.time() < context.timer_c_at:  # a provisional since the timer was armed
+            context.timer_c = loop.call_at(context.timer_c_at, self._timer_c_fired, context)
+            return
         for branch_ in context.pending:
             if branch_.ringing:
                 branch_.gave_up = True
