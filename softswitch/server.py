@@ -28,11 +28,12 @@ from .registrar import LineCredentials, LocationService, Registrar, RegistrarPol
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
+from .sip.peek import NewRequest
 from .store import Line, Store, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
-from .transport.endpoint import Refusal, SipEndpoint
+from .transport.endpoint import Answer, SipEndpoint
 from .web import ConsoleApp, StoreAccounts, console_port, start_console, stop_console
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ EXPIRY_SWEEP_SECONDS = 5.0
 # Retry-After of a REGISTER refused in overload: random in this range, so that phones that
 # all registered at once (after a power cut) come back spread out
 REGISTER_RETRY_AFTER = (30, 90)
+REGISTER_ONLY = (b"REGISTER ",)  # what the endpoint's screen sees while the node is not shedding
 OVERLOAD_LOG_INTERVAL = 10.0  # seconds between log lines while shedding
 RELOAD_DELAY = 0.1  # seconds to gather a burst of line or exchange changes into one reload
 
@@ -95,6 +97,8 @@ class Softswitch:
             max_message_size=settings.max_message_size,
             tcp_idle_timeout=settings.tcp_idle_timeout,
         )
+        self.endpoint.screen = self._screen
+        self.endpoint.screened = REGISTER_ONLY
         self.proxy: ProxyCore | None = None
         self.queue_legs: QueueLegs | None = None
         self.held_keeper = HeldInviteKeeper(store, settings.node)
@@ -347,25 +351,37 @@ class Softswitch:
             )
         elif was_shedding and not admission.shedding:
             log.warning("overload over: %d new requests refused in all", admission.refused)
-        self.endpoint.screen = self._refusal if admission.shedding else None
+        self.endpoint.screened = None if admission.shedding else REGISTER_ONLY
         self._load_timer = asyncio.get_running_loop().call_later(
             SAMPLE_INTERVAL, self._measure_load
         )
 
-    def _refusal(self, method: str) -> Refusal | None:
-        """In overload, a share of new calls and registrations is refused with 503 before any
-        work is spent on them, without a transaction (§8.2.7: a stateless answer, the same To
-        tag for a retransmission, its ACK ignored). The endpoint asks only about new requests
-        without credentials: what belongs to a call already taken (requests inside a dialog,
-        ACK, CANCEL) and a request that answers our challenge are always served, since
-        finishing the work already begun is what the shedding is for."""
-        if (method != "INVITE" and method != "REGISTER") or self.admission.admit():
+    def _screen(self, request: NewRequest) -> Answer | None:
+        """Stateless answers (§8.2.7), made from a new request's bytes without a transaction.
+        The endpoint asks only about new requests without credentials, and only about
+        REGISTERs unless the node sheds load.
+
+        - In overload, a share of new calls and registrations is refused with 503 before any
+          work is spent on them (the same To tag for a retransmission, its ACK ignored). What
+          belongs to a call already taken (requests inside a dialog, ACK, CANCEL) and a request
+          that answers our challenge are always served, since finishing the work already
+          begun is what the shedding is for.
+        - A REGISTER gets its digest challenge, the 401 the registrar's check would give it:
+          half of every registration, at a fraction of the cost of parsing it."""
+        method = request.method
+        if method != "INVITE" and method != "REGISTER":
             return None
-        if method == "REGISTER":
-            return 503, [("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))]
-        # No Retry-After on an INVITE: the exchange upstream would then send this node no
-        # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
-        return 503, []
+        admission = self.admission
+        if admission.shedding and not admission.admit():
+            if method == "REGISTER":
+                return Answer(503, [("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))])
+            # No Retry-After on an INVITE: the exchange upstream would then send this node no
+            # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
+            return Answer(503)
+        if method == "REGISTER" and not request.requires:
+            to_tag, headers = self.registrar.challenge(request.call_id, time.time())
+            return Answer(401, headers, to_tag)
+        return None
 
     # -- requests ----------------------------------------------------------------------------
 

@@ -105,6 +105,12 @@ class Registrar:
             return make_response(request, 403, "Not your line", to_tag=_tag(request))
         return line
 
+    def challenge(self, call_id: str, now: float) -> tuple[str, list[tuple[str, str]]]:
+        """The To tag and header fields of the 401 `check` gives a REGISTER that has no
+        credentials and no Require (§10.3 steps 2 and 3), for an answer made from its bytes."""
+        values = self.authenticator.challenge(now)
+        return register_tag(call_id), [("WWW-Authenticate", value) for value in values]
+
     async def update(self, request: Request, peer: Peer, line: str, now: float) -> Response:
         """Steps 7 and 8: the bindings of `line` (as `check` found it) changed, committed,
         then the 200 that lists them. Raises SipError for a malformed request."""
@@ -260,5 +266,9 @@ def _matching(bindings: Sequence[Binding], contact: NameAddr) -> Binding | None:
 
 
 def _tag(request: Request) -> str:
+    return register_tag(request.call_id)
+
+
+def register_tag(call_id: str) -> str:
     """The To tag of our answers to a REGISTER: stable for its Call-ID, never random state."""
-    return f"r{zlib.crc32(request.call_id.encode()):08x}"
+    return f"r{zlib.crc32(call_id.encode()):08x}"

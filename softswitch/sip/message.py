@@ -540,6 +540,21 @@ _FIELD_NAMES: dict[str, tuple[str, str]] = {}
 _MAX_FIELD_NAMES = 4096  # chosen by peers: a bound, so invented names cannot grow it
 
 
+def field_key(written: str) -> str | None:
+    """The lookup key of a header name as written before its colon, or None when it is not a
+    token (a folded line, a space inside)."""
+    entry = _FIELD_NAMES.get(written)
+    if entry is not None:
+        return entry[0]
+    name = written.rstrip(WHITESPACE)
+    if not is_token(name):
+        return None
+    key = header_key(name)
+    if len(_FIELD_NAMES) < _MAX_FIELD_NAMES:
+        _FIELD_NAMES[written] = (key, name)
+    return key
+
+
 def _parse_fields(lines: list[str]) -> list[Field]:
     """The header fields of the lines of a head split at CRLF (the start line first), when
     the head has no other CR or LF."""

@@ -1,7 +1,8 @@
-"""A look at a request's bytes without the full parse, for the two things a proxy does with a
-request many times a second and can do from its bytes, at a fraction of the cost of parsing:
+"""A look at a request's bytes without the full parse, for what the node does with a request
+many times a second and can do from its bytes, at a fraction of the cost of parsing:
 
-- refuse a new request statelessly (§8.2.7) while the node sheds load;
+- answer a new request statelessly (§8.2.7): a REGISTER's digest challenge, and refusals
+  while the node sheds load;
 - relay the ACK of a 2xx along its Route set (§16.6), editing only the lines a proxy edits.
 
 Only the usual form is read here: a head of CRLF lines without folding, one value on the
@@ -12,12 +13,14 @@ these do not apply to, the answer is None and the full parser takes the request.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 
-from .address import Via, parse_name_addr, parse_via
+from .address import Via, parse_cseq, parse_name_addr, parse_via
 from .errors import SipError
 from .grammar import WHITESPACE, is_digits, is_token, split_unquoted
 from .headers import header_key
-from .message import SIP_VERSION
+from .message import MAX_HEADER_FIELDS, SIP_VERSION, field_key
+from .uri import SipURI, parse_uri
 
 REFUSAL_TAG_PREFIX = "ovl-"  # the To tag of every stateless refusal begins with this
 _REFUSAL_TAG = f"tag={REFUSAL_TAG_PREFIX}".encode()
@@ -25,23 +28,35 @@ _REFUSAL_TAG = f"tag={REFUSAL_TAG_PREFIX}".encode()
 # The fields a response copies from its request (§8.2.6.2), besides the Vias.
 _COPIED = frozenset({"from", "to", "call-id", "cseq"})
 _CREDENTIALS = frozenset({"authorization", "proxy-authorization"})
+# The numbers a message carries at most once, checked as the full parser checks them.
+_NUMBERS = frozenset({"max-forwards", "content-length"})
 # The fields a message carries at most once that relaying an ACK reads or checks.
-_SINGLE = _COPIED | {"max-forwards", "content-length"}
+_SINGLE = _COPIED | _NUMBERS
 
 
 class NewRequest:
     """A request outside any dialog and without credentials, read from its bytes: what a
     stateless answer to it needs."""
 
-    __slots__ = ("_lines", "_values", "method", "top_via")
+    __slots__ = ("_lines", "_values", "method", "requires", "top_via")
 
     def __init__(
-        self, method: str, top_via: Via, lines: list[tuple[str, str]], values: dict[str, str]
+        self,
+        method: str,
+        top_via: Via,
+        lines: list[tuple[str, str]],
+        values: dict[str, str],
+        requires: bool = False,
     ) -> None:
         self.method = method
         self.top_via = top_via  # parsed, so the transport can stamp it (§18.2.1)
         self._lines = lines  # (key, line) of the Via lines and the copied fields, in order
         self._values = values  # the value of each copied field
+        self.requires = requires  # it has a Require field (extensions the UAS must support)
+
+    @property
+    def call_id(self) -> str:
+        return self._values["call-id"]
 
     def refusal_tag(self) -> str:
         """The To tag of a stateless refusal: the same for every retransmission."""
@@ -51,9 +66,16 @@ class NewRequest:
         )
         return f"{REFUSAL_TAG_PREFIX}{zlib.crc32(source.encode('utf-8', 'surrogateescape')):08x}"
 
-    def response(self, status: int, reason: str, headers: list[tuple[str, str]]) -> bytes:
+    def response(
+        self,
+        status: int,
+        reason: str,
+        headers: Sequence[tuple[str, str]],
+        to_tag: str | None = None,
+    ) -> bytes:
         """A stateless response: the copied fields as they came (the top Via as stamped since),
-        a To tag of its own, and `headers`."""
+        a To tag (`to_tag`, or the refusal's), and `headers`."""
+        tag = to_tag if to_tag is not None else self.refusal_tag()
         lines = [f"{SIP_VERSION} {status} {reason}"]
         top = True
         for key, line in self._lines:
@@ -61,7 +83,7 @@ class NewRequest:
                 lines.append(f"Via: {self.top_via}")
                 top = False
             elif key == "to":
-                lines.append(f"{line};tag={self.refusal_tag()}")
+                lines.append(f"{line};tag={tag}")
             else:
                 lines.append(line)
         lines.extend(f"{name}: {value}" for name, value in headers)
@@ -71,21 +93,24 @@ class NewRequest:
 
 def peek_new_request(data: bytes) -> NewRequest | None:
     """The request in `data` when it is in the usual form, outside any dialog (no To tag) and
-    without credentials; else None."""
+    without credentials, and the full parser would take it (a request it answers 400 or 505
+    is left to it, so that answer is the one sent); else None."""
     lines = _usual_lines(data)
-    if lines is None:
+    if lines is None or len(lines) - 1 > MAX_HEADER_FIELDS:
         return None
     parts = lines[0].split(" ")
     if len(parts) != 3 or parts[2] != SIP_VERSION or not is_token(parts[0]):
         return None
     kept: list[tuple[str, str]] = []
     values: dict[str, str] = {}
+    numbers: dict[str, str] = {}
     top_via: str | None = None
+    requires = False
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not name or name[0] in WHITESPACE:
+        key = field_key(name) if colon else None
+        if key is None:
             return None  # folding, or not a header line
-        key = header_key(name.rstrip(WHITESPACE))
         if key == "via":
             if top_via is None:
                 top_via = value.strip(WHITESPACE)
@@ -97,17 +122,42 @@ def peek_new_request(data: bytes) -> NewRequest | None:
             kept.append((key, line))
         elif key in _CREDENTIALS:
             return None
-    if top_via is None or "," in top_via or len(values) != len(_COPIED):
+        elif key == "require":
+            requires = True
+        elif key in _NUMBERS:
+            if key in numbers:
+                return None
+            numbers[key] = value.strip(WHITESPACE)
+    if top_via is None or "," in top_via or len(values) != len(_COPIED) or not values["call-id"]:
+        return None
+    if not _numbers_read(numbers, len(data) - data.find(b"\r\n\r\n") - 4):
         return None
     method = parts[0]
-    cseq = values["cseq"].split()
-    if "tag" in values["to"].lower() or len(cseq) != 2 or cseq[1] != method:
-        return None  # in a dialog (or a To to be read properly), or a CSeq to be answered 400
     try:
         via = parse_via(top_via)
+        cseq = parse_cseq(values["cseq"])
+        uri = parse_uri(parts[1])
+        parse_name_addr(values["from"])
+        to = parse_name_addr(values["to"])
     except SipError:
         return None
-    return NewRequest(method, via, kept, values)
+    if cseq.method != method or (isinstance(uri, SipURI) and uri.headers):
+        return None
+    if to.tag is not None:
+        return None  # in a dialog
+    return NewRequest(method, via, kept, values, requires)
+
+
+def _numbers_read(numbers: dict[str, str], body_length: int) -> bool:
+    """Max-Forwards and Content-Length as the full parser reads them: digits, and a body at
+    least as long as Content-Length says."""
+    max_forwards = numbers.get("max-forwards")
+    if max_forwards is not None and (not is_digits(max_forwards) or len(max_forwards) > 10):
+        return False
+    length = numbers.get("content-length")
+    if length is None:
+        return True  # over UDP, the rest of the datagram (§18.3)
+    return is_digits(length) and len(length) <= 9 and int(length) <= body_length
 
 
 def _usual_lines(data: bytes) -> list[str] | None:
@@ -207,9 +257,9 @@ def peek_dialog_ack(data: bytes) -> DialogAck | None:
         if i == 0:
             continue
         name, colon, value = line.partition(":")
-        if not colon or not name or name[0] in WHITESPACE:
+        key = field_key(name) if colon else None
+        if key is None:
             return None
-        key = header_key(name.rstrip(WHITESPACE))
         value = value.strip(WHITESPACE)
         if key == "via":
             if via_at is None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from ..sip import ParseError, Request, Response, make_response, parse_message, reason_phrase
-from ..sip.peek import is_refusal_ack, peek_new_request
+from ..sip.peek import NewRequest, is_refusal_ack, peek_new_request
 from ..transaction import (
     AckReceived,
     ClientTransaction,
@@ -34,11 +35,21 @@ log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[Request, Peer, ServerTransaction], None]
 EventHandler = Callable[[Output], None]
-# Looks at the method of a new request (outside any dialog, without credentials, not a
-# retransmission of one already taken) before it is parsed: the status and extra header fields
-# of a stateless refusal (§8.2.7), or None to take the request.
-Refusal = tuple[int, list[tuple[str, str]]]
-Screen = Callable[[str], "Refusal | None"]
+
+
+class Answer(NamedTuple):
+    """A stateless answer (§8.2.7): its status, extra header fields, and To tag (None: the
+    refusal tag, the same for every retransmission)."""
+
+    status: int
+    headers: Sequence[tuple[str, str]] = ()
+    to_tag: str | None = None
+
+
+# Looks at a new request (outside any dialog, without credentials, not a retransmission of one
+# already taken) read from its bytes before it is parsed: a stateless answer, or None to take
+# the request.
+Screen = Callable[[NewRequest], "Answer | None"]
 
 # Relays an ACK from its bytes; False leaves it to the full parse and the transaction table.
 AckRelay = Callable[[bytes, Peer], bool]
@@ -73,7 +84,9 @@ class SipEndpoint:
         self._log_window = 0
         self._logged = 0
         self._suppressed = 0
-        self.screen: Screen | None = None  # set only while it has something to refuse
+        self.screen: Screen | None = None
+        # the start of the requests the screen looks at (b"REGISTER "), or None: every one
+        self.screened: tuple[bytes, ...] | None = None
         self.ack_relay: AckRelay | None = None
 
     async def listen(self, host: str, port: int) -> int:
@@ -89,7 +102,13 @@ class SipEndpoint:
     # -- from the network --------------------------------------------------------------------
 
     def _received(self, data: bytes, peer: Peer) -> None:
-        if self.screen is not None and self._screened_out(data, peer):
+        screened = self.screened
+        if (
+            self.screen is not None
+            and (screened is None or data.startswith(screened))
+            and b"Authorization" not in data  # credentials (a case the peek would find too)
+            and self._screened_out(data, peer)
+        ):
             return
         if data[:4] == b"ACK ":
             if is_refusal_ack(data):
@@ -114,8 +133,8 @@ class SipEndpoint:
         self._dispatch(outputs)
 
     def _screened_out(self, data: bytes, peer: Peer) -> bool:
-        """A new request the screen refuses, answered from its bytes without the full parse and
-        without a transaction: refusing costs a fraction of taking. A retransmission of a
+        """A new request the screen answers, answered from its bytes without the full parse and
+        without a transaction: answering so costs a fraction of taking. A retransmission of a
         request already taken goes on to its transaction; a request in an unusual form is
         parsed and taken."""
         assert self.screen is not None
@@ -125,15 +144,15 @@ class SipEndpoint:
         key = cookie_server_key(request.top_via, request.method)
         if key is None or self.table.server(key) is not None:
             return False
-        refusal = self.screen(request.method)
-        if refusal is None:
+        answer = self.screen(request)
+        if answer is None:
             return False
-        status, headers = refusal
+        status = answer.status
         stamp_via(request.top_via, peer)
         try:
             self.transport.send(
                 response_peer(request.top_via, peer),
-                request.response(status, reason_phrase(status), headers),
+                request.response(status, reason_phrase(status), answer.headers, answer.to_tag),
             )
         except OSError as err:
             log.info("send to %s failed: %s", peer, err)

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from softswitch.registrar.registrar import register_tag
 from softswitch.server import Softswitch
 from softswitch.sip import Response, parse_message
 from softswitch.sip.digest import answer_challenge, select_challenge
@@ -185,3 +186,21 @@ async def test_same_device_new_address_replaces_its_binding(
     await call(raw.register, [f"<sip:5551001@127.0.0.1:6002>{instance}"])
     contacts = [b.contact for b in switch.location.bindings("5551001")]
     assert contacts == ["sip:5551001@127.0.0.1:6002"]
+
+
+async def test_the_challenge_is_answered_from_the_bytes_without_a_transaction(
+    switch: Softswitch, raw: RawPhone
+) -> None:
+    held = switch.endpoint.table.server_count
+    raw.cseq += 1
+    challenge = await call(raw._send, [raw.contact()], 300, [], None, None)
+    assert challenge.status == 401
+    assert challenge.to_addr.tag == register_tag(raw.call_id)  # the registrar's own tag
+    offered = challenge.header_values("www-authenticate")
+    assert len(offered) == len(switch.authenticator.algorithms)
+    assert all(f'realm="{switch.authenticator.realm}"' in value for value in offered)
+    assert challenge.top_via.received == "127.0.0.1" and challenge.top_via.rport == raw.local_port
+    assert switch.endpoint.table.server_count == held  # no transaction waits out timer J
+    ok = await call(raw.register, [raw.contact()])
+    assert ok.status == 200
+    assert switch.endpoint.table.server_count == held + 1  # the REGISTER with credentials

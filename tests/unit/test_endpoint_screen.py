@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from softswitch.sip import Request, Response, make_response, parse_message
+from softswitch.sip.peek import NewRequest
 from softswitch.transaction import ServerTransaction
 from softswitch.transport import Peer
-from softswitch.transport.endpoint import Refusal, SipEndpoint
+from softswitch.transport.endpoint import Answer, SipEndpoint
 
 CALLER = Peer("udp", "127.0.0.1", 5061)
 
@@ -33,15 +34,16 @@ class Harness:
         self.sent: list[tuple[Peer, bytes]] = []
         self.asked: list[str] = []
         self.refuse = False
+        self.answer = Answer(503, [("Retry-After", "30")])
         self.endpoint = SipEndpoint(self._take)
 
     def _take(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
         self.taken.append(request)
         self.endpoint.respond(tx, make_response(request, 100))
 
-    def screen(self, method: str) -> Refusal | None:
-        self.asked.append(method)
-        return (503, [("Retry-After", "30")]) if self.refuse else None
+    def screen(self, request: NewRequest) -> Answer | None:
+        self.asked.append(request.method)
+        return self.answer if self.refuse else None
 
     def last_answer(self) -> Response:
         answer = parse_message(self.sent[-1][1])
@@ -107,3 +109,22 @@ async def test_what_the_screen_does_not_apply_to_is_taken(
     harness.feed(request_bytes)
     assert harness.asked == []
     assert len(harness.taken) == 1
+
+
+async def test_only_the_requests_named_are_screened(harness: Harness) -> None:
+    harness.endpoint.screened = (b"REGISTER ",)
+    harness.refuse = True
+    harness.feed(invite("7", "not-screened@test"))
+    assert harness.asked == [] and len(harness.taken) == 1
+    register = invite("8", "screened@test").replace(b"INVITE", b"REGISTER")
+    harness.feed(register)
+    assert harness.asked == ["REGISTER"] and harness.last_answer().status == 503
+
+
+async def test_an_answer_with_a_to_tag_of_its_own(harness: Harness) -> None:
+    harness.answer = Answer(401, [("WWW-Authenticate", "Digest x")], "r1")
+    harness.refuse = True
+    harness.feed(invite("9", "tagged@test"))
+    answer = harness.last_answer()
+    assert answer.status == 401 and answer.to_addr.tag == "r1"
+    assert answer.header_values("www-authenticate") == ["Digest x"]
