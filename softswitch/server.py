@@ -378,7 +378,7 @@ class Softswitch:
             # No Retry-After on an INVITE: the exchange upstream would then send this node no
             # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
             return Answer(503)
-        if method == "REGISTER" and not request.requires:
+        if method == "REGISTER" and not request.requires and request.readable():
             to_tag, headers = self.registrar.challenge(request.call_id, time.time())
             return Answer(401, headers, to_tag)
         return None

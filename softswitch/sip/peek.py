@@ -38,17 +38,19 @@ class NewRequest:
     """A request outside any dialog and without credentials, read from its bytes: what a
     stateless answer to it needs."""
 
-    __slots__ = ("_lines", "_values", "method", "requires", "top_via")
+    __slots__ = ("_lines", "_uri", "_values", "method", "requires", "top_via")
 
     def __init__(
         self,
         method: str,
+        uri: str,
         top_via: Via,
         lines: list[tuple[str, str]],
         values: dict[str, str],
         requires: bool = False,
     ) -> None:
         self.method = method
+        self._uri = uri
         self.top_via = top_via  # parsed, so the transport can stamp it (§18.2.1)
         self._lines = lines  # (key, line) of the Via lines and the copied fields, in order
         self._values = values  # the value of each copied field
@@ -57,6 +59,22 @@ class NewRequest:
     @property
     def call_id(self) -> str:
         return self._values["call-id"]
+
+    def readable(self) -> bool:
+        """Would the full parser take it: the Request-URI, From, To and CSeq as it reads them?
+        A request it would answer 400 must get that answer, not one made here; a refusal in
+        overload may skip the question (the 400 comes when the request is sent again)."""
+        values = self._values
+        try:
+            uri = parse_uri(self._uri)
+            parse_name_addr(values["from"])
+            to = parse_name_addr(values["to"])
+            cseq = parse_cseq(values["cseq"])
+        except SipError:
+            return False
+        if isinstance(uri, SipURI) and uri.headers:
+            return False  # no headers in a Request-URI (§19.1.1)
+        return to.tag is None and cseq.method == self.method
 
     def refusal_tag(self) -> str:
         """The To tag of a stateless refusal: the same for every retransmission."""
@@ -93,8 +111,8 @@ class NewRequest:
 
 def peek_new_request(data: bytes) -> NewRequest | None:
     """The request in `data` when it is in the usual form, outside any dialog (no To tag) and
-    without credentials, and the full parser would take it (a request it answers 400 or 505
-    is left to it, so that answer is the one sent); else None."""
+    without credentials; else None. Its structure is checked as the full parser checks it
+    (field names, numbers, the top Via); `NewRequest.readable` checks the rest."""
     lines = _usual_lines(data)
     if lines is None or len(lines) - 1 > MAX_HEADER_FIELDS:
         return None
@@ -133,19 +151,14 @@ def peek_new_request(data: bytes) -> NewRequest | None:
     if not _numbers_read(numbers, len(data) - data.find(b"\r\n\r\n") - 4):
         return None
     method = parts[0]
+    cseq = values["cseq"].split()
+    if "tag" in values["to"].lower() or len(cseq) != 2 or cseq[1] != method:
+        return None  # in a dialog (or a To to be read properly), or a CSeq to be answered 400
     try:
         via = parse_via(top_via)
-        cseq = parse_cseq(values["cseq"])
-        uri = parse_uri(parts[1])
-        parse_name_addr(values["from"])
-        to = parse_name_addr(values["to"])
     except SipError:
         return None
-    if cseq.method != method or (isinstance(uri, SipURI) and uri.headers):
-        return None
-    if to.tag is not None:
-        return None  # in a dialog
-    return NewRequest(method, via, kept, values, requires)
+    return NewRequest(method, parts[1], via, kept, values, requires)
 
 
 def _numbers_read(numbers: dict[str, str], body_length: int) -> bool:

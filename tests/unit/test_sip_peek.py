@@ -3,6 +3,8 @@ answers as the full parse would, and leaves everything else to the full parser."
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from softswitch.sip import ParseError, Request, Response, make_response, parse_message
@@ -108,22 +110,29 @@ def test_a_response_is_not_a_new_request() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(path.stem for path in VECTORS.glob("*.dat")))
-def test_a_torture_message_read_here_is_one_the_full_parser_takes(name: str) -> None:
-    """RFC 4475's messages: whatever is read here the full parser takes too (so a malformed
-    request always gets the full parser's 400 or 505, never a stateless answer), and is
-    answered with a response the full parser reads back, with the request's Call-ID and CSeq;
-    the rest is left alone."""
+def test_a_torture_message_read_here_gets_a_well_formed_answer(name: str) -> None:
+    """RFC 4475's messages: whatever is read here is answered with a response the full parser
+    reads back, with the request's Call-ID and CSeq, and is `readable` exactly when the full
+    parser takes it (so a malformed request never gets a challenge instead of its 400); the
+    rest is left alone."""
     data = load(name)
     request = peek_new_request(data)
     if request is None:
         return
     answer = parse_message(request.response(503, "Service Unavailable", []))
     assert isinstance(answer, Response) and answer.status == 503
-    full = parse_message(data)
-    assert isinstance(full, Request)
+    try:
+        full = parse_message(data)
+    except ParseError as err:
+        assert not request.readable()
+        full = err.request  # what a 400 would be built from
+    else:
+        assert request.readable()
+    assert isinstance(full, Request), "read here, but the full parser would answer nothing"
     assert answer.call_id == full.call_id
     assert str(answer.cseq) == str(full.cseq)
-    assert full.to_addr.tag is None
+    with contextlib.suppress(ParseError):  # a To the full parser cannot read either
+        assert full.to_addr.tag is None
 
 
 MALFORMED = {
@@ -140,10 +149,18 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("text", MALFORMED.values(), ids=MALFORMED.keys())
-def test_a_request_the_full_parser_refuses_is_left_to_it(text: str) -> None:
+def test_a_request_the_full_parser_refuses_is_not_readable_here(text: str) -> None:
     with pytest.raises(ParseError):
         parse_message(text.encode())
-    assert peek_new_request(text.encode()) is None
+    request = peek_new_request(text.encode())
+    assert request is None or not request.readable()
+
+
+def test_a_request_in_the_usual_form_is_readable() -> None:
+    request = peek_new_request(REGISTER.encode())
+    assert request is not None and request.readable() and not request.requires
+    required = peek_new_request(REGISTER.replace("Expires", "Require: gruu\r\nExpires").encode())
+    assert required is not None and required.requires
 
 
 def ack(to: str, *, folded: bool = False, line_end: str = "\r\n") -> bytes:
