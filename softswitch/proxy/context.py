@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..sip import Request, Response
+from ..sip.headers import header_key
 from ..transport import Peer
 
 # Serial failover between trunk URIs moves on only for these (and for no answer at all).
 TRUNK_FAILOVER = frozenset({408, 503})
 # §16.7 step 6: among 4xx, these carry information the caller can act on.
 _PREFERRED_4XX = (401, 407, 415, 420, 484)
+_CHALLENGES = frozenset({"www-authenticate", "proxy-authenticate"})
 
 
 class Target:
@@ -163,3 +165,22 @@ class ResponseContext:
         if status == 503:
             return 500, None
         return status, response
+
+    def with_every_challenge(self, chosen: Response) -> Response:
+        """§16.7 step 7: a 401 or 407 going upstream carries the challenges of every branch
+        that answered 401 or 407, so the caller can answer them all in one retry."""
+        extra = [
+            (name, value)
+            for branch in self.branches
+            if branch.final is not None
+            and branch.final is not chosen
+            and branch.final.status in (401, 407)
+            for name, value in branch.final.fields()
+            if header_key(name) in _CHALLENGES
+        ]
+        if not extra:
+            return chosen
+        merged = Response(chosen.status, chosen.reason, chosen.copy_fields(), chosen.body)
+        for name, value in extra:
+            merged.add_header(name, value)
+        return merged

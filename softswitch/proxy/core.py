@@ -542,6 +542,8 @@ class ProxyCore:
         self._disarm_timer_c(context)
         request = context.request
         if response is not None:
+            if response.status in (401, 407):
+                response = context.with_every_challenge(response)
             self._forward_response(context, response)
         else:
             self._respond(context.server_tx, make_response(request, status, to_tag=new_tag()))

@@ -1,0 +1,39 @@
+"""A proxy core on a real endpoint whose sends are kept, fed datagrams by hand (the messages of
+bench/hotpath.py): for tests of what the proxy sends where."""
+
+from __future__ import annotations
+
+from bench.hotpath import HOST, OneTrunk
+from softswitch.proxy import LocalAddress, ProxyCore
+from softswitch.proxy.core import CallRouter
+from softswitch.sip import Message, Request, parse_message
+from softswitch.transport import Peer
+from softswitch.transport.endpoint import SipEndpoint
+
+
+class ProxyNode:
+    def __init__(self, router: CallRouter | None = None, **proxy_options: float) -> None:
+        self.router = router or OneTrunk()
+        self.proxy_options = proxy_options
+        self.sent: list[tuple[Peer, bytes]] = []
+        self.endpoint = SipEndpoint(
+            lambda request, peer, tx: self.proxy.handle_request(request, peer, tx),
+            on_event=lambda output: self.proxy.handle_event(output),
+        )
+
+    async def start(self) -> int:
+        port = await self.endpoint.listen(HOST, 0)  # nothing arrives on it: tests feed it
+        self.proxy = ProxyCore(
+            self.endpoint, LocalAddress(HOST, port), self.router, **self.proxy_options
+        )
+        self.endpoint.transport.send = lambda peer, data: self.sent.append((peer, data))  # type: ignore[method-assign]
+        return port
+
+    def feed(self, data: bytes, peer: Peer) -> None:
+        self.endpoint._received(data, peer)
+
+    def sent_to(self, peer: Peer) -> list[Message]:
+        return [parse_message(data) for to, data in self.sent if to.port == peer.port]
+
+    def requests_to(self, peer: Peer, method: str) -> list[Request]:
+        return [m for m in self.sent_to(peer) if isinstance(m, Request) and m.method == method]
