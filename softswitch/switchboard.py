@@ -272,7 +272,12 @@ class Switchboard:
         entry.state = "connecting"
         self._next_tries[call_id] = (rest, destination.headers)
         self.legs.connect(
-            held, first.uri, first.peer, entry.caller_display, headers=destination.headers
+            held,
+            first.uri,
+            first.peer,
+            entry.caller_display,
+            headers=destination.headers,
+            try_timeout=first.try_timeout,
         )
         return entry
 
@@ -285,7 +290,14 @@ class Switchboard:
             return False
         target = rest.pop(0)
         log.info("connecting queued call %d: %d, trying %s", call.id, status, target.uri)
-        self.legs.connect(call, target.uri, target.peer, entry.caller_display, headers=headers)
+        self.legs.connect(
+            call,
+            target.uri,
+            target.peer,
+            entry.caller_display,
+            headers=headers,
+            try_timeout=target.try_timeout,
+        )
         return True
 
     # -- from the SIP legs -------------------------------------------------------------------

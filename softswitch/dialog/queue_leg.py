@@ -28,6 +28,7 @@ from ..transaction import (
     Timeout,
     TransportFailed,
     branch,
+    build_cancel,
 )
 from ..transport import Peer, format_host
 from ..transport.endpoint import SipEndpoint
@@ -91,6 +92,7 @@ class HeldCall:
         "dest_dialog",
         "dest_invite",
         "dest_peer",
+        "dest_timer",
         "dest_tx",
         "id",
         "invite",
@@ -133,6 +135,7 @@ class HeldCall:
         self.dest_dialog: Dialog | None = None
         self.dest_peer: Peer | None = None
         self.dest_ack: Request | None = None
+        self.dest_timer: asyncio.TimerHandle | None = None  # no response from the destination
         self.reinvite: Request | None = None
         self.reinvite_tx: ClientTransaction | None = None
         self.caller_ack: Request | None = None
@@ -144,6 +147,20 @@ class HeldCall:
     @property
     def call_id(self) -> str:
         return self.invite.call_id
+
+
+class GivenUp:
+    """A connect INVITE given up on before any response came (a silent trunk), until its
+    transaction ends: should the destination wake up after all, it is cancelled, or hung up
+    if it answers."""
+
+    __slots__ = ("cancelled", "dialog", "invite", "peer")
+
+    def __init__(self, invite: Request, peer: Peer) -> None:
+        self.invite = invite
+        self.peer = peer
+        self.cancelled = False
+        self.dialog: Dialog | None = None
 
 
 class QueueLegs:
@@ -174,6 +191,7 @@ class QueueLegs:
         self._by_dialog: dict[tuple[str, str, str], tuple[HeldCall, str]] = {}
         # transactions of relayed re-INVITEs and UPDATEs (both legs), until they terminate
         self._relayed: dict[ClientTransaction | ServerTransaction, tuple[HeldCall, Relay]] = {}
+        self._given_up: dict[ClientTransaction, GivenUp] = {}
 
     def held(self, id: int) -> HeldCall | None:
         return self._held.get(id)
@@ -349,8 +367,6 @@ class QueueLegs:
         self._by_client_tx[tx] = call
 
     def _cancel_operator(self, call: HeldCall) -> None:
-        from ..transaction import build_cancel
-
         assert call.operator_invite is not None and call.operator_peer is not None
         self.endpoint.send_request(build_cancel(call.operator_invite), call.operator_peer)
 
@@ -359,6 +375,14 @@ class QueueLegs:
     def handle_event(self, output: Output) -> bool:
         """Responses and timeouts of our operator legs; True when the output was ours."""
         tx = getattr(output, "tx", None)
+        if tx is not None and tx in self._given_up:
+            late = self._given_up[tx]
+            if type(output) is ResponseReceived:
+                if _readable(output.response):  # type: ignore[union-attr]
+                    self._late_response(late, output.response)  # type: ignore[union-attr]
+            elif type(output) in (Terminated, Timeout, TransportFailed):
+                del self._given_up[tx]
+            return True
         if tx is None or (tx not in self._relayed and tx not in self._by_client_tx):
             return False
         if type(output) is ResponseReceived and not _readable(output.response):  # type: ignore[union-attr]
@@ -377,6 +401,7 @@ class QueueLegs:
                 self._operator_failed(call, 408)
         elif tx is call.dest_tx:
             if type(output) is ResponseReceived:
+                self._stop_dest_timer(call)
                 self._destination_response(call, output.response)  # type: ignore[union-attr]
             elif failed and call.state is HeldState.CONNECTING:
                 self._connect_failed(call, 408)
@@ -812,6 +837,7 @@ class QueueLegs:
         caller_display: str,
         role: str = "destination",
         headers: Sequence[tuple[str, str]] = (),
+        try_timeout: float | None = None,
     ) -> None:
         """Call the destination with no offer; its 200 carries one, which goes to the caller
         in a re-INVITE; the caller's answer goes back in the destination's ACK, and the
@@ -819,7 +845,9 @@ class QueueLegs:
         in the INVITE (a manual board's jack label, for its gateway).
 
         With `role="operator"` the same flow brings a caller who was sent back (and so is
-        already answered) to an operator who takes the call again."""
+        already answered) to an operator who takes the call again. A destination that sends
+        no response at all within `try_timeout` seconds (a trunk's) fails the connect with 408,
+        as the proxy's trunk failover does, rather than after the INVITE's 32 s."""
         if role == "destination" and call.state is not HeldState.BRIDGED:
             raise ValueError(f"queued call {call.id} is {call.state.value}, not with an operator")
         if role == "operator" and (call.state is not HeldState.WAITING or not call.caller_dialog):
@@ -843,6 +871,47 @@ class QueueLegs:
         call.state = HeldState.CONNECTING
         call.dest_tx = self.endpoint.send_request(invite, peer)
         self._by_client_tx[call.dest_tx] = call
+        if try_timeout is not None:
+            call.dest_timer = asyncio.get_running_loop().call_later(
+                try_timeout, self._connect_unanswered, call, call.dest_tx
+            )
+
+    def _connect_unanswered(self, call: HeldCall, tx: ClientTransaction) -> None:
+        """Not even a 100 Trying from the destination in time: the connect fails with 408 (the
+        switchboard tries the next trunk). The INVITE's transaction goes on: a late
+        provisional response gets our CANCEL (§9.1), a late 2xx its ACK and a BYE."""
+        call.dest_timer = None
+        if call.dest_tx is not tx or call.state is not HeldState.CONNECTING or tx.terminated:
+            return
+        assert call.dest_invite is not None and call.dest_peer is not None
+        log.info("queued call %d: no response from %s", call.id, call.dest_invite.uri)
+        self._given_up[tx] = GivenUp(call.dest_invite, call.dest_peer)
+        self._connect_failed(call, 408)
+
+    def _late_response(self, late: GivenUp, response: Response) -> None:
+        """A response to a connect INVITE given up on."""
+        status = response.status
+        if status < 200:
+            if not late.cancelled:
+                late.cancelled = True
+                self.endpoint.send_request(build_cancel(late.invite), late.peer)
+            return
+        if status >= 300:
+            return  # its transaction sends the ACK
+        first = late.dialog is None
+        if late.dialog is None:
+            late.dialog = Dialog.as_uac(late.invite, response)
+        # every 2xx, sent again until it is acknowledged, gets the ACK; an offer in it is
+        # answered with every stream refused (§13.2.2.4), since the call ends at once
+        ack = late.dialog.request("ACK", self._via(late.peer.transport))
+        ack.set_header("CSeq", f"{late.invite.cseq.number} ACK")
+        if response.body:
+            ack.add_header("Content-Type", "application/sdp")
+            ack.body = refusing_answer(response.body, self.host)
+        self._send_in_dialog(late.dialog, ack)
+        if first:
+            bye = late.dialog.request("BYE", self._via(late.peer.transport))
+            self._send_in_dialog(late.dialog, bye, stateful=True)
 
     def _destination_response(self, call: HeldCall, response: Response) -> None:
         status = response.status
@@ -926,6 +995,7 @@ class QueueLegs:
 
     def _connect_failed(self, call: HeldCall, status: int) -> None:
         """Busy, no answer, refused: the caller stays with the same operator."""
+        self._stop_dest_timer(call)
         if call.dest_tx is not None:
             self._by_client_tx.pop(call.dest_tx, None)
         if call.dest_dialog is not None:
@@ -941,9 +1011,13 @@ class QueueLegs:
         if call.refer_pending and call.state is HeldState.BRIDGED:
             self._notify_refer(call, f"SIP/2.0 {status} {reason_phrase(status)}", final=True)
 
-    def _cancel_destination(self, call: HeldCall) -> None:
-        from ..transaction import build_cancel
+    @staticmethod
+    def _stop_dest_timer(call: HeldCall) -> None:
+        if call.dest_timer is not None:
+            call.dest_timer.cancel()
+            call.dest_timer = None
 
+    def _cancel_destination(self, call: HeldCall) -> None:
         if call.dest_invite is not None and call.dest_peer is not None:
             self.endpoint.send_request(build_cancel(call.dest_invite), call.dest_peer)
 
@@ -987,6 +1061,18 @@ def _pending(call: HeldCall) -> bool:
         and call.state in (HeldState.WAITING, HeldState.RINGING_OPERATOR)
         and not call.server_tx.terminated
     )
+
+
+def refusing_answer(offer: bytes, host: str) -> bytes:
+    """An answer that refuses every stream of `offer` (RFC 3264 §6: port zero, the offer's
+    formats kept): the answer to an offer in a 2xx for a call that is hung up at once."""
+    address = f"IP6 {host}" if ":" in host else f"IP4 {host}"
+    lines = ["v=0", f"o=- 0 0 IN {address}", "s=-", f"c=IN {address}", "t=0 0"]
+    for line in offer.decode("utf-8", "replace").splitlines():
+        if line.startswith("m="):
+            media, _port, *rest = line[2:].split(" ")
+            lines.append(" ".join([f"m={media}", "0", *rest]))
+    return ("\r\n".join(lines) + "\r\n").encode()
 
 
 def on_hold(sdp: bytes) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,94 @@ async def test_the_operators_transfer_key_connects_over_a_trunk(
         await peer.stop()
     (invite,) = received(peer, "INVITE")
     assert invite.startswith(f"INVITE {trunk.replace('sip:', 'sip:5552001@')} SIP/2.0")
+
+
+async def test_a_connect_passes_over_a_silent_trunk_and_cancels_it_when_it_rings_late(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """Birchwood's first trunk sends nothing for 0.8 s, then rings. With a trunk try timer of
+    0.3 s the connect goes on to the second trunk at once (not after the INVITE's 32 s), and
+    the first one's late ringing gets a CANCEL (its scenario expects it, and ends well)."""
+    late, first = await start_gateway(sipp, tmp_path, "late", PEER_HOST, "uas_late_ring.xml")
+    peer, second = await start_gateway(sipp, tmp_path, "peer", PEER_HOST)
+    try:
+        await network(switch, peer=[first, second])
+        assert switch.calls is not None and switch.switchboard is not None
+        switch.calls.trunk_timeout = 0.3
+        caller, call, operator, at_operator, entry = await caller_with_operator(
+            switch, phone_agent_factory
+        )
+        switch.switchboard.connect(entry.id, "operator-1", "82001")
+        await connected_and_talking(caller, call, operator, at_operator, entry, PEER_HOST)
+        status, report = await late.finish(timeout=10)
+        assert status == 0, report
+
+        await caller.aio.hangup(call)
+        status, report = await peer.finish(timeout=10)
+        assert status == 0, report
+    finally:
+        await late.stop()
+        await peer.stop()
+    (cancel,) = received(late, "CANCEL")
+    assert cancel.startswith(f"CANCEL {first.replace('sip:', 'sip:5552001@')} SIP/2.0")
+    (invite,) = received(peer, "INVITE")
+    assert invite.startswith(f"INVITE {second.replace('sip:', 'sip:5552001@')} SIP/2.0")
+
+
+async def test_a_trunk_that_answers_after_the_connect_went_on_is_hung_up(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The first trunk's 200 OK comes 0.8 s late, when the call is on the second trunk: it
+    gets its ACK (an answer refusing its offer, port zero) and a BYE, and the caller stays
+    on the second trunk."""
+    late, first = await start_gateway(sipp, tmp_path, "late", PEER_HOST, "uas_late_answer.xml")
+    peer, second = await start_gateway(sipp, tmp_path, "peer", PEER_HOST)
+    try:
+        await network(switch, peer=[first, second])
+        assert switch.calls is not None and switch.switchboard is not None
+        switch.calls.trunk_timeout = 0.3
+        caller, call, operator, at_operator, entry = await caller_with_operator(
+            switch, phone_agent_factory
+        )
+        switch.switchboard.connect(entry.id, "operator-1", "82001")
+        await connected_and_talking(caller, call, operator, at_operator, entry, PEER_HOST)
+        status, report = await late.finish(timeout=10)
+        assert status == 0, report
+        assert entry.state == "connected"
+        assert (await caller.aio.stats(call))["remote_rtp"].startswith(f"{PEER_HOST}:")
+
+        await caller.aio.hangup(call)
+        status, report = await peer.finish(timeout=10)
+        assert status == 0, report
+    finally:
+        await late.stop()
+        await peer.stop()
+    (ack,) = received(late, "ACK")
+    assert "\nm=audio 0 RTP/AVP 8" in ack
+    (bye,) = received(late, "BYE")
+    assert bye
+
+
+async def test_a_connect_to_a_trunk_that_never_answers_is_back_with_the_operator_in_time(
+    switch: Softswitch, phone_agent_factory: Any
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as black_hole:
+        black_hole.bind((PEER_HOST, 0))  # takes the INVITE, never answers
+        await network(switch, peer=[f"sip:{PEER_HOST}:{black_hole.getsockname()[1]}"])
+        assert switch.calls is not None and switch.switchboard is not None
+        switch.calls.trunk_timeout = 0.3
+        caller, call, operator, at_operator, entry = await caller_with_operator(
+            switch, phone_agent_factory
+        )
+        switch.switchboard.connect(entry.id, "operator-1", "5552001")
+        await wait_until(lambda: entry.state == "connecting")
+        await wait_until(lambda: entry.state == "with operator", timeout=3)
+        assert black_hole.recv(65535).startswith(b"INVITE sip:5552001@")
+    # still talking with the operator, who can try again
+    before = (await operator.aio.stats(at_operator["call"]))["rx_packets"]
+    await asyncio.sleep(0.6)
+    assert (await operator.aio.stats(at_operator["call"]))["rx_packets"] > before + 10
+    assert not caller.events("call_state", call=call, state="DISCONNECTED")
 
 
 @contextlib.asynccontextmanager
