@@ -263,45 +263,14 @@ async def test_the_operators_transfer_key_connects_over_a_trunk(
     assert invite.startswith(f"INVITE {trunk.replace('sip:', 'sip:5552001@')} SIP/2.0")
 
 
-async def test_a_connect_passes_over_a_silent_trunk_and_cancels_it_when_it_rings_late(
-    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
-) -> None:
-    """Birchwood's first trunk sends nothing for 0.8 s, then rings. With a trunk try timer of
-    0.3 s the connect goes on to the second trunk at once (not after the INVITE's 32 s), and
-    the first one's late ringing gets a CANCEL (its scenario expects it, and ends well)."""
-    late, first = await start_gateway(sipp, tmp_path, "late", PEER_HOST, "uas_late_ring.xml")
-    peer, second = await start_gateway(sipp, tmp_path, "peer", PEER_HOST)
-    try:
-        await network(switch, peer=[first, second])
-        assert switch.calls is not None and switch.switchboard is not None
-        switch.calls.trunk_timeout = 0.3
-        caller, call, operator, at_operator, entry = await caller_with_operator(
-            switch, phone_agent_factory
-        )
-        switch.switchboard.connect(entry.id, "operator-1", "82001")
-        await connected_and_talking(caller, call, operator, at_operator, entry, PEER_HOST)
-        status, report = await late.finish(timeout=10)
-        assert status == 0, report
-
-        await caller.aio.hangup(call)
-        status, report = await peer.finish(timeout=10)
-        assert status == 0, report
-    finally:
-        await late.stop()
-        await peer.stop()
-    (cancel,) = received(late, "CANCEL")
-    assert cancel.startswith(f"CANCEL {first.replace('sip:', 'sip:5552001@')} SIP/2.0")
-    (invite,) = received(peer, "INVITE")
-    assert invite.startswith(f"INVITE {second.replace('sip:', 'sip:5552001@')} SIP/2.0")
-
-
-async def test_a_trunk_that_answers_after_the_connect_went_on_is_hung_up(
-    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
-) -> None:
-    """The first trunk's 200 OK comes 0.8 s late, when the call is on the second trunk: it
-    gets its ACK (an answer refusing its offer, port zero) and a BYE, and the caller stays
-    on the second trunk."""
-    late, first = await start_gateway(sipp, tmp_path, "late", PEER_HOST, "uas_late_answer.xml")
+async def connect_past_a_slow_trunk(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any, scenario: str
+) -> tuple[SippRun, str]:
+    """Birchwood's first trunk plays `scenario` (silent for 0.8 s, then late); with a trunk
+    try timer of 0.3 s the connect goes on to the second trunk at once, not after the INVITE's
+    32 s, and the call is talking there, not with the late one. Both scenarios must end
+    well. Returns the late trunk's run and URI."""
+    late, first = await start_gateway(sipp, tmp_path, "late", PEER_HOST, scenario)
     peer, second = await start_gateway(sipp, tmp_path, "peer", PEER_HOST)
     try:
         await network(switch, peer=[first, second])
@@ -323,6 +292,30 @@ async def test_a_trunk_that_answers_after_the_connect_went_on_is_hung_up(
     finally:
         await late.stop()
         await peer.stop()
+    (invite,) = received(peer, "INVITE")
+    assert invite.startswith(f"INVITE {second.replace('sip:', 'sip:5552001@')} SIP/2.0")
+    return late, first
+
+
+async def test_a_connect_passes_over_a_silent_trunk_and_cancels_it_when_it_rings_late(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The late trunk rings after 0.8 s: it gets a CANCEL (its scenario expects it)."""
+    late, first = await connect_past_a_slow_trunk(
+        switch, sipp, tmp_path, phone_agent_factory, "uas_late_ring.xml"
+    )
+    (cancel,) = received(late, "CANCEL")
+    assert cancel.startswith(f"CANCEL {first.replace('sip:', 'sip:5552001@')} SIP/2.0")
+
+
+async def test_a_trunk_that_answers_after_the_connect_went_on_is_hung_up(
+    switch: Softswitch, sipp: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The late trunk answers after 0.8 s, with an offer: it gets its ACK, with an answer
+    that refuses the stream (port zero), and a BYE."""
+    late, _ = await connect_past_a_slow_trunk(
+        switch, sipp, tmp_path, phone_agent_factory, "uas_late_answer.xml"
+    )
     (ack,) = received(late, "ACK")
     assert "\nm=audio 0 RTP/AVP 8" in ack
     (bye,) = received(late, "BYE")
