@@ -364,21 +364,31 @@ class Softswitch:
         - In overload, a share of new calls and registrations is refused with 503 before any
           work is spent on them (the same To tag for a retransmission, its ACK ignored). What
           belongs to a call already taken (requests inside a dialog, ACK, CANCEL) and a request
-          that answers our challenge are always served, since finishing the work already
-          begun is what the shedding is for.
-        - A REGISTER gets its digest challenge, the 401 the registrar's check would give it
-          (half of every registration), for about half the CPU of taking it with a
-          transaction; one the full parser would refuse is taken, to get its 400."""
+          that answers a fresh challenge of ours are always served, since finishing the work
+          already begun is what the shedding is for. Credentials with a nonce we did not
+          issue, or issued too long ago, make a request no less new: it takes its chance
+          with the rest, so made-up credentials are no way past the shedding.
+        - A REGISTER without credentials gets its digest challenge, the 401 the registrar's
+          check would give it (half of every registration), for about half the CPU of taking
+          it with a transaction; one the full parser would refuse is taken, to get its 400."""
         method = request.method
         if method != "INVITE" and method != "REGISTER":
             return None
         admission = self.admission
-        if admission.shedding and not admission.admit():
-            if method == "REGISTER":
-                return Answer(503, [("Retry-After", str(random.randint(*REGISTER_RETRY_AFTER)))])
-            # No Retry-After on an INVITE: the exchange upstream would then send this node no
-            # request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
-            return Answer(503)
+        if admission.shedding:
+            credentials = request.credentials
+            finishing = credentials and self.authenticator.answers_fresh_challenge(
+                credentials, time.time()
+            )
+            if not finishing and not admission.admit():
+                if method == "REGISTER":
+                    retry_after = random.randint(*REGISTER_RETRY_AFTER)
+                    return Answer(503, [("Retry-After", str(retry_after))])
+                # No Retry-After on an INVITE: the exchange upstream would then send this node
+                # no request at all for that long (RFC 3261 §21.5.4), not just fewer new calls.
+                return Answer(503)
+        if request.credentials:
+            return None  # the full path checks them
         if method == "REGISTER" and not request.requires and request.readable():
             to_tag, headers = self.registrar.challenge(request.call_id, time.time())
             return Answer(401, headers, to_tag)

@@ -459,6 +459,22 @@ class DigestAuthenticator:
             return self._reject("nonce count replay", now, stale=True)
         return AuthResult(AuthOutcome.ACCEPTED, "ok", credentials=credentials)
 
+    def answers_fresh_challenge(self, values: Iterable[str], now: float) -> bool:
+        """Do any of these Authorization values answer a challenge of ours that is still
+        fresh (our realm, a nonce we issued within its lifetime)? The digest itself is not
+        checked: this tells a request that finishes work begun here from a new one, cheaply."""
+        for value in values:
+            try:
+                params = parse_challenge_params(value)
+            except DigestError:
+                continue
+            nonce = params.get("nonce")
+            if params.get("realm") != self.realm or nonce is None:
+                continue
+            if self.nonces.check(nonce, now) is NonceStatus.VALID:
+                return True
+        return False
+
     def authenticate(
         self,
         header_value: str | Sequence[str] | None,

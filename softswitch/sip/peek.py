@@ -35,10 +35,10 @@ _SINGLE = _COPIED | _NUMBERS
 
 
 class NewRequest:
-    """A request outside any dialog and without credentials, read from its bytes: what a
-    stateless answer to it needs."""
+    """A request outside any dialog, read from its bytes: what a stateless answer to it
+    needs."""
 
-    __slots__ = ("_lines", "_uri", "_values", "method", "requires", "top_via")
+    __slots__ = ("_lines", "_uri", "_values", "credentials", "method", "requires", "top_via")
 
     def __init__(
         self,
@@ -48,6 +48,7 @@ class NewRequest:
         lines: list[tuple[str, str]],
         values: dict[str, str],
         requires: bool = False,
+        credentials: tuple[str, ...] = (),
     ) -> None:
         self.method = method
         self._uri = uri
@@ -55,6 +56,7 @@ class NewRequest:
         self._lines = lines  # (key, line) of the Via lines and the copied fields, in order
         self._values = values  # the value of each copied field
         self.requires = requires  # it has a Require field (extensions the UAS must support)
+        self.credentials = credentials  # its Authorization and Proxy-Authorization values
 
     @property
     def call_id(self) -> str:
@@ -110,8 +112,8 @@ class NewRequest:
 
 
 def peek_new_request(data: bytes) -> NewRequest | None:
-    """The request in `data` when it is in the usual form, outside any dialog (no To tag) and
-    without credentials; else None. Its structure is checked as the full parser checks it
+    """The request in `data` when it is in the usual form and outside any dialog (no To tag);
+    else None. Its structure is checked as the full parser checks it
     (field names, numbers, the top Via); `NewRequest.readable` checks the rest."""
     lines = _usual_lines(data)
     if lines is None or len(lines) - 1 > MAX_HEADER_FIELDS:
@@ -124,6 +126,7 @@ def peek_new_request(data: bytes) -> NewRequest | None:
     numbers: dict[str, str] = {}
     top_via: str | None = None
     requires = False
+    credentials: list[str] = []
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         key = field_key(name) if colon else None
@@ -139,7 +142,7 @@ def peek_new_request(data: bytes) -> NewRequest | None:
             values[key] = value.strip(WHITESPACE)
             kept.append((key, line))
         elif key in _CREDENTIALS:
-            return None
+            credentials.append(value.strip(WHITESPACE))
         elif key == "require":
             requires = True
         elif key in _NUMBERS:
@@ -158,7 +161,7 @@ def peek_new_request(data: bytes) -> NewRequest | None:
         via = parse_via(top_via)
     except SipError:
         return None
-    return NewRequest(method, parts[1], via, kept, values, requires)
+    return NewRequest(method, parts[1], via, kept, values, requires, tuple(credentials))
 
 
 def _numbers_read(numbers: dict[str, str], body_length: int) -> bool:

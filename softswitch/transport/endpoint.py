@@ -46,9 +46,9 @@ class Answer(NamedTuple):
     to_tag: str | None = None
 
 
-# Looks at a new request (outside any dialog, without credentials, not a retransmission of one
-# already taken) read from its bytes before it is parsed: a stateless answer, or None to take
-# the request.
+# Looks at a new request (outside any dialog, not a retransmission of one already taken) read
+# from its bytes before it is parsed: a stateless answer, or None to take the request. It sees
+# requests with credentials only when it looks at every request (`screened` None).
 Screen = Callable[[NewRequest], "Answer | None"]
 
 # Relays an ACK from its bytes; False leaves it to the full parse and the transaction table.
@@ -105,8 +105,11 @@ class SipEndpoint:
         screened = self.screened
         if (
             self.screen is not None
-            and (screened is None or data.startswith(screened))
-            and b"Authorization" not in data  # credentials (a case the peek would find too)
+            and (
+                screened is None
+                # a request with credentials answers a challenge: the full path's to check
+                or (data.startswith(screened) and b"Authorization" not in data)
+            )
             and self._screened_out(data, peer)
         ):
             return

@@ -23,6 +23,7 @@ import pytest
 
 from softswitch.overload import BEHIND
 from softswitch.server import REGISTER_RETRY_AFTER, Softswitch
+from softswitch.sip.digest import answer_challenge, parse_challenge_params
 
 from .calling import dial, registered, wait_until
 from .conftest import provision, switch_settings
@@ -166,6 +167,76 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
     await alice.aio.wait_call_state(again, "CONFIRMED", timeout=5)
     await alice.aio.hangup(again)
     await alice.aio.wait_call_state(again, "DISCONNECTED", timeout=5)
+
+
+def register(port: int, cseq: int, authorization: str | None = None) -> bytes:
+    """Line 5551003's REGISTER from 127.0.0.1:`port`, with `authorization` if given."""
+    credentials = f"Authorization: {authorization}\r\n" if authorization else ""
+    return (
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-reg-{cseq};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:5551003@127.0.0.1>;tag=carol\r\n"
+        "To: <sip:5551003@127.0.0.1>\r\n"
+        f"Call-ID: carol-overload@test\r\nCSeq: {cseq} REGISTER\r\n"
+        f"Contact: <sip:5551003@127.0.0.1:{port}>\r\nExpires: 300\r\n"
+        f"{credentials}Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+async def exchange(phone: socket.socket, node: tuple[str, int], request: bytes) -> str:
+    """Send `request` and return the final response to it."""
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendto(phone, request, node)
+    while True:
+        data = await asyncio.wait_for(loop.sock_recv(phone, 65535), timeout=10)
+        text = data.decode()
+        if not text.startswith("SIP/2.0 1"):
+            return text
+
+
+async def test_in_overload_credentials_pass_only_when_they_answer_a_fresh_challenge(
+    switch: Softswitch,
+) -> None:
+    """Finishing work begun is what shedding is for, so a REGISTER answering the node's
+    challenge is taken; credentials the node never asked for are no way past the shedding."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as phone:
+        phone.bind(("127.0.0.1", 0))
+        phone.setblocking(False)
+        port = phone.getsockname()[1]
+        node = ("127.0.0.1", switch.sip_port)
+        challenged = await exchange(phone, node, register(port, 1))
+        assert challenged.startswith("SIP/2.0 401 ")
+        challenge = header_value(challenged, "WWW-Authenticate")
+        assert challenge is not None
+
+        spinner, flood = LoopSpinner(), KeepaliveFlood(switch.sip_port)
+        spinner.start()
+        flood.start()
+        try:
+            await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=15)
+            flood.stop()
+            await wait_until(lambda: backlog(switch) < BEHIND, timeout=15)
+
+            made_up = challenge.replace(parse_challenge_params(challenge)["nonce"], "A" * 43)
+            forged = answer_challenge(
+                made_up, "5551003", "REGISTER", "sip:127.0.0.1", password="three-secret"
+            )
+            refused = await exchange(phone, node, register(port, 2, forged))
+            assert refused.startswith("SIP/2.0 503 "), refused
+
+            answered = answer_challenge(
+                challenge, "5551003", "REGISTER", "sip:127.0.0.1", password="three-secret"
+            )
+            accepted = await exchange(phone, node, register(port, 3, answered))
+            assert accepted.startswith("SIP/2.0 200 "), accepted
+            assert switch.admission.shedding
+        finally:
+            flood.stop()
+            spinner.stop()
+    assert [b.contact for b in switch.location.bindings("5551003", time.time())] == [
+        f"sip:5551003@127.0.0.1:{port}"
+    ]
 
 
 def ack(port: int, to_tag: str, call_id: str) -> bytes:

@@ -383,6 +383,24 @@ def test_no_credentials_gives_both_challenges(auth: DigestAuthenticator) -> None
     ]
 
 
+def test_credentials_answering_a_fresh_challenge_of_ours_are_told_cheaply(
+    auth: DigestAuthenticator,
+) -> None:
+    """What the overload screen asks: does a request finish work begun here? The nonce decides,
+    not the digest (the full path checks that)."""
+    challenge = auth.challenge(T0)[0]
+    ours = answer(challenge, password="wrong")  # a wrong digest still answers our challenge
+    assert auth.answers_fresh_challenge([ours], T0 + 10)
+    assert auth.answers_fresh_challenge(["Basic abc", ours], T0 + 10)
+    assert not auth.answers_fresh_challenge([ours], T0 + 301)  # stale
+    made_up = challenge.replace(parse_challenge_params(challenge)["nonce"], "A" * 43)
+    assert not auth.answers_fresh_challenge([answer(made_up)], T0 + 10)
+    other_realm = DigestAuthenticator("elsewhere", SECRET).challenge(T0)[0]
+    assert not auth.answers_fresh_challenge([answer(other_realm)], T0 + 10)
+    assert not auth.answers_fresh_challenge(["Digest ,,,", "Basic abc"], T0 + 10)
+    assert not auth.answers_fresh_challenge([], T0 + 10)
+
+
 @pytest.mark.parametrize("index", [0, 1])
 def test_register_accepted_then_replay_rejected(auth: DigestAuthenticator, index: int) -> None:
     challenge = auth.authenticate(None, "REGISTER", lookup, T0).challenges[index]
