@@ -80,6 +80,25 @@ class KeepaliveFlood:
             self._process.wait(timeout=5)
 
 
+@contextlib.asynccontextmanager
+async def shedding(switch: Softswitch) -> AsyncIterator[None]:
+    """The node busy and shedding nearly every new request (the loop kept spinning), its
+    receive buffer drained again: what comes now is read at once, and refused or taken."""
+    spinner, flood = LoopSpinner(), KeepaliveFlood(switch.sip_port)
+    spinner.start()
+    flood.start()
+    try:
+        await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=15)
+        # caught up but still busy: the share is held, not grown back
+        flood.stop()
+        await wait_until(lambda: backlog(switch) < BEHIND, timeout=15)
+        assert switch.admission.admitted <= 0.05
+        yield
+    finally:
+        flood.stop()
+        spinner.stop()
+
+
 @pytest.fixture
 async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
     settings = switch_settings(tmp_path, overload_target=0.5)
@@ -122,16 +141,7 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
     await alice.aio.wait_call_state(up, "CONFIRMED", timeout=5)
     bobs_call = (await bob.aio.wait_event("incoming_call"))["call"]
 
-    spinner, flood = LoopSpinner(), KeepaliveFlood(switch.sip_port)
-    spinner.start()
-    flood.start()
-    try:
-        await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=15)
-        # caught up but still busy: the share is held, not grown back
-        flood.stop()
-        await wait_until(lambda: backlog(switch) < BEHIND, timeout=15)
-        assert switch.admission.admitted <= 0.05
-
+    async with shedding(switch):
         # a new phone's REGISTER: refused, told to come back later, at a spread-out time
         carol = await asyncio.to_thread(phone_agent_factory, "carol")
         await carol.aio.add_account(
@@ -158,9 +168,6 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
         # the call that was up before the overload is hung up through the node as usual
         await alice.aio.hangup(up)
         await bob.aio.wait_call_state(bobs_call, "DISCONNECTED", timeout=10)
-    finally:
-        flood.stop()
-        spinner.stop()
 
     await wait_until(lambda: not switch.admission.shedding, timeout=10)
     again = await alice.aio.call("alice", dial(switch, "5551002"))
@@ -210,14 +217,7 @@ async def test_in_overload_credentials_pass_only_when_they_answer_a_fresh_challe
         challenge = header_value(challenged, "WWW-Authenticate")
         assert challenge is not None
 
-        spinner, flood = LoopSpinner(), KeepaliveFlood(switch.sip_port)
-        spinner.start()
-        flood.start()
-        try:
-            await wait_until(lambda: switch.admission.admitted <= 0.05, timeout=15)
-            flood.stop()
-            await wait_until(lambda: backlog(switch) < BEHIND, timeout=15)
-
+        async with shedding(switch):
             made_up = challenge.replace(parse_challenge_params(challenge)["nonce"], "A" * 43)
             forged = answer_challenge(
                 made_up, "5551003", "REGISTER", "sip:127.0.0.1", password="three-secret"
@@ -231,9 +231,6 @@ async def test_in_overload_credentials_pass_only_when_they_answer_a_fresh_challe
             accepted = await exchange(phone, node, register(port, 3, answered))
             assert accepted.startswith("SIP/2.0 200 "), accepted
             assert switch.admission.shedding
-        finally:
-            flood.stop()
-            spinner.stop()
     assert [b.contact for b in switch.location.bindings("5551003", time.time())] == [
         f"sip:5551003@127.0.0.1:{port}"
     ]
