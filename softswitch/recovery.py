@@ -7,8 +7,9 @@ go and our To tag are written down (`HeldInviteKeeper`, table `held_invites`). A
 - still waiting for an operator (or the operator's phone was still ringing): held again, on a
   new server transaction for the stored INVITE (so a CANCEL with the caller's branch finds
   it), with the 182 sent again under the same To tag; the call stays in the queue;
-- answered (talking to an operator, or connected onward): the other legs are gone with the
-  old process, so the caller's dialog is ended with a BYE;
+- answered (talking to an operator, or connected onward): the node can no longer carry the
+  call's signaling, so the caller's dialog is ended with a BYE, and so are the other legs that
+  were up (the operator's, or the destination's), whose dialogs were written down with it;
 - anything else that still waits for an answer: a final response, resent until the ACK.
 
 Each entry that cannot go on ends failed with a call record; an entry whose INVITE was never
@@ -24,11 +25,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from .dialog import HeldCall, QueueLegs
+from .dialog import Dialog, HeldCall, QueueLegs
 from .queue import CallState, QueueCall, QueueError, QueueService
 from .queue.rows import call_from_row
 from .sip import ParseError, Request, SipError, SipURI, parse_message
-from .store import CallRecord, Disposition, HeldInvite, HeldInviteRow, Store
+from .store import CallRecord, Disposition, HeldInvite, HeldInviteRow, HeldLeg, Store
 from .switchboard import Switchboard
 from .transport import Peer
 
@@ -50,6 +51,15 @@ LOST_NOTE = "the switchboard restarted; the caller's call was lost"
 BYE_REASON = f'SIP;cause={LOST_STATUS};text="{LOST_REASON}"'  # RFC 3326
 # Entries in these states wait for an operator, or for an operator's phone that was ringing.
 _HOLD_AGAIN = frozenset({CallState.WAITING, CallState.OFFERED, CallState.WITH_OPERATOR})
+# What a written-down leg keeps of its dialog besides the route set (RFC 3261 §12).
+_DIALOG_IDENTITY = (
+    "call_id",
+    "local_tag",
+    "remote_tag",
+    "local_uri",
+    "remote_uri",
+    "remote_target",
+)
 # How long `close` waits for the writes still queued.
 DRAIN_TIMEOUT = 5.0
 
@@ -81,6 +91,19 @@ class HeldInviteKeeper:
     def answered(self, call: HeldCall) -> None:
         node, call_id, now = self._node, call.call_id, time.time()
         self._write(lambda: self._store.mark_held_invite_answered(node, call_id, now))
+
+    def legs_changed(self, call: HeldCall) -> None:
+        node, call_id = self._node, call.call_id
+        legs = [
+            HeldLeg(
+                role=role,
+                transport=transport,
+                route_set=tuple(dialog.route_set),
+                **{name: getattr(dialog, name) for name in _DIALOG_IDENTITY},
+            )
+            for role, dialog, transport in call.other_legs()
+        ]
+        self._write(lambda: self._store.keep_held_legs(node, call_id, legs))
 
     def released(self, call: HeldCall) -> None:
         node, call_ids = self._node, [call.call_id]
@@ -196,6 +219,9 @@ class QueueRecovery:
             # a confirmed dialog whose other legs died with the old process
             if not self._legs.bye_lost(invite, row.to_tag, BYE_REASON):
                 log.warning("no next hop for the BYE of queued call %s", row.call_id)
+            for leg in row.legs:
+                if not self._legs.bye_lost_leg(_dialog(leg), leg.transport, BYE_REASON):
+                    log.warning("no next hop for the BYE of the %s of %s", leg.role, row.call_id)
             result.ended.append(row.call_id)
             await self._fail(entry)
             last = stored.entry
@@ -300,3 +326,9 @@ def _from_invite(invite: Request, row: HeldInviteRow) -> QueueCall:
         call_id=row.call_id,
         enqueued_at=row.held_at,
     )
+
+
+def _dialog(leg: HeldLeg) -> Dialog:
+    """The dialog of a leg written down by a previous run (its CSeq is set by the BYE)."""
+    identity = {name: getattr(leg, name) for name in _DIALOG_IDENTITY}
+    return Dialog(route_set=list(leg.route_set), local_cseq=0, remote_cseq=0, **identity)

@@ -77,6 +77,7 @@ class HeldCallKeeper(Protocol):
 
     def held(self, call: HeldCall) -> None: ...
     def answered(self, call: HeldCall) -> None: ...
+    def legs_changed(self, call: HeldCall) -> None: ...
     def released(self, call: HeldCall) -> None: ...
 
 
@@ -147,6 +148,19 @@ class HeldCall:
     @property
     def call_id(self) -> str:
         return self.invite.call_id
+
+    def other_legs(self) -> list[tuple[str, Dialog, str]]:
+        """The legs besides the caller's that are up now, as (role, dialog, transport): the
+        operator's while the operator talks to the caller, the destination's once connected."""
+        legs = []
+        state = self.state
+        if self.operator_dialog is not None and state in (HeldState.BRIDGED, HeldState.CONNECTING):
+            transport = self.operator_peer.transport if self.operator_peer is not None else "udp"
+            legs.append(("operator", self.operator_dialog, transport))
+        if self.dest_dialog is not None and state is HeldState.CONNECTED:
+            transport = self.dest_peer.transport if self.dest_peer is not None else "udp"
+            legs.append(("destination", self.dest_dialog, transport))
+        return legs
 
 
 class GivenUp:
@@ -241,6 +255,15 @@ class QueueLegs:
         tx = self._server_transaction(invite, peer)
         response = make_response(invite, status, reason, to_tag=local_tag, headers=headers)
         self.endpoint.respond(tx, response)
+
+    def bye_lost_leg(self, dialog: Dialog, transport: str, reason: str | None = None) -> bool:
+        """End another leg of a call a previous run had up (the operator's, the destination's):
+        a BYE in its dialog with a CSeq above any it used. False when there is no next hop."""
+        dialog.local_cseq = LOST_DIALOG_CSEQ
+        bye = dialog.request("BYE", self._via(transport))
+        if reason is not None:
+            bye.add_header("Reason", reason)  # RFC 3326
+        return self._send_in_dialog(dialog, bye, stateful=True) is not None
 
     def bye_lost(self, invite: Request, local_tag: str, reason: str | None = None) -> bool:
         """End a caller's dialog a previous run answered (its other legs are gone): a BYE
@@ -450,6 +473,7 @@ class QueueLegs:
         self.endpoint.respond(call.server_tx, ok)
         if self.keeper is not None:
             self.keeper.answered(call)  # a confirmed dialog now: after a restart it needs a BYE
+            self.keeper.legs_changed(call)
         self._retransmit_ok(call, T1)
         self.events.operator_answered(call)
 
@@ -774,6 +798,7 @@ class QueueLegs:
             self._bye(call.operator_dialog, call)
         call.operator_dialog = call.operator_invite = call.operator_tx = None
         call.state = HeldState.WAITING
+        self._legs_changed(call)
 
     def hang_up(self, call: HeldCall) -> None:
         """The operator ends the call: every leg goes."""
@@ -973,6 +998,7 @@ class QueueLegs:
             call.operator_peer, call.operator_tx = call.dest_peer, call.dest_tx
             call.dest_dialog = call.dest_invite = call.dest_tx = None
             call.state = HeldState.BRIDGED
+            self._legs_changed(call)
             self.events.operator_answered(call)
             return
         if call.refer_pending:
@@ -981,6 +1007,7 @@ class QueueLegs:
             self._by_dialog.pop(call.operator_dialog.key, None)
             self._bye(call.operator_dialog, call)
         call.state = HeldState.CONNECTED
+        self._legs_changed(call)
         self.events.connected(call)
 
     def _ack_destination(self, call: HeldCall, body: bytes, content_type: str | None) -> None:
@@ -1010,6 +1037,10 @@ class QueueLegs:
         # the transfer has failed unless the switchboard is trying the next destination
         if call.refer_pending and call.state is HeldState.BRIDGED:
             self._notify_refer(call, f"SIP/2.0 {status} {reason_phrase(status)}", final=True)
+
+    def _legs_changed(self, call: HeldCall) -> None:
+        if self.keeper is not None:
+            self.keeper.legs_changed(call)
 
     @staticmethod
     def _stop_dest_timer(call: HeldCall) -> None:

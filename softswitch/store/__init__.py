@@ -38,6 +38,7 @@ from .operators import OperatorRow, PositionChange
 from .queue_calls import (
     HeldInvite,
     HeldInviteRow,
+    HeldLeg,
     QueueCallRow,
     QueueConfigRow,
     QueueStatsRow,
@@ -64,6 +65,7 @@ __all__ = [
     "ExchangeMode",
     "HeldInvite",
     "HeldInviteRow",
+    "HeldLeg",
     "InvalidValueError",
     "Line",
     "LineInUseError",

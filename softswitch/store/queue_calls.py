@@ -10,8 +10,9 @@ every node about each change (channel `softswitch_queue`, payload `call:ID`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import asyncpg
 
@@ -348,6 +349,22 @@ async def remove_config(pool: asyncpg.Pool, queue: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeldLeg:
+    """One leg of a held call besides the caller's, up now (the operator's, or the
+    destination's once connected): what ending its dialog with a BYE needs (RFC 3261 §12)."""
+
+    role: str  # "operator" or "destination"
+    transport: str
+    call_id: str
+    local_tag: str
+    remote_tag: str
+    local_uri: str
+    remote_uri: str
+    remote_target: str
+    route_set: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HeldInviteRow:
     """A row of `held_invites`: a caller's INVITE held by `node`, and where its responses go.
     Times are epoch seconds."""
@@ -362,6 +379,7 @@ class HeldInviteRow:
     to_tag: str
     held_at: float = 0.0  # set by the database on insert
     answered_at: float | None = None
+    legs: tuple[HeldLeg, ...] = ()  # the other legs up now (`keep_legs`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +393,8 @@ class HeldInvite:
 _HELD_COLUMNS = """
     node, call_id, invite, transport, host, port, local_port, to_tag,
     extract(epoch FROM held_at)::float8 AS held_at,
-    extract(epoch FROM answered_at)::float8 AS answered_at
+    extract(epoch FROM answered_at)::float8 AS answered_at,
+    legs::text AS legs
 """
 
 # A call held again after a restart keeps its row; the INVITE and the tag are the same.
@@ -412,6 +431,23 @@ async def mark_held_answered(pool: asyncpg.Pool, node: str, call_id: str, at: fl
     )
 
 
+async def keep_legs(pool: asyncpg.Pool, node: str, call_id: str, legs: Sequence[HeldLeg]) -> None:
+    """The other legs of a held call that are up now, replacing those kept before."""
+    rows = [{**asdict(leg), "route_set": list(leg.route_set)} for leg in legs]
+    await pool.execute(
+        "UPDATE held_invites SET legs = $3::jsonb WHERE node = $1 AND call_id = $2",
+        node,
+        call_id,
+        json.dumps(rows),
+    )
+
+
+def _legs(text: str) -> tuple[HeldLeg, ...]:
+    return tuple(
+        HeldLeg(**{**leg, "route_set": tuple(leg.get("route_set", ()))}) for leg in json.loads(text)
+    )
+
+
 async def drop_held(pool: asyncpg.Pool, node: str, call_ids: Sequence[str]) -> None:
     await pool.execute(
         "DELETE FROM held_invites WHERE node = $1 AND call_id = ANY($2::text[])",
@@ -438,7 +474,10 @@ async def list_held(pool: asyncpg.Pool, node: str) -> list[HeldInvite]:
         )
     latest = {record["call_id"]: _call(record) for record in entries}
     return [
-        HeldInvite(HeldInviteRow(**dict(record.items())), latest.get(record["call_id"]))
+        HeldInvite(
+            HeldInviteRow(**{**dict(record.items()), "legs": _legs(record["legs"])}),
+            latest.get(record["call_id"]),
+        )
         for record in held
     ]
 

@@ -38,6 +38,7 @@ from .operators import OperatorRow, PositionChange
 from .queue_calls import (
     HeldInvite,
     HeldInviteRow,
+    HeldLeg,
     QueueCallRow,
     QueueConfigRow,
     QueueStatsRow,
@@ -639,6 +640,11 @@ class Store:
     async def mark_held_invite_answered(self, node: str, call_id: str, at: float) -> None:
         with _database_errors():
             await queue_calls.mark_held_answered(self._pool, node, call_id, at)
+
+    async def keep_held_legs(self, node: str, call_id: str, legs: Sequence[HeldLeg]) -> None:
+        """The other legs of a held call that are up now (none: an empty list)."""
+        with _database_errors():
+            await queue_calls.keep_legs(self._pool, node, call_id, legs)
 
     async def drop_held_invites(self, node: str, call_ids: Sequence[str]) -> None:
         with _database_errors():

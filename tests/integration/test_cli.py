@@ -211,6 +211,7 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0006_switchboard_records",
         "applied 0007_held_invites",
         "applied 0008_call_notes",
+        "applied 0009_held_legs",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from softswitch.queue import QueueService
+from softswitch.queue import QueueCall, QueueService
 from softswitch.recovery import BYE_REASON, LOST_REASON, LOST_STATUS
 from softswitch.server import Softswitch
-from softswitch.store import HeldInviteRow, Store
+from softswitch.store import HeldInviteRow, HeldLeg, Store
 from tests.agents.phones import PhoneAgent
 
 from .calling import free_udp_port, header, wait_until
@@ -249,16 +249,16 @@ async def test_a_caller_whose_entry_ended_meanwhile_is_told_the_call_was_lost(
         await node.close()
 
 
-async def test_a_caller_talking_to_the_operator_gets_a_bye_after_a_kill(
-    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
-) -> None:
-    node, caller, call = await queue_caller(
-        board_store, phone_agent_factory, tmp_path, fresh_database_url
-    )
-    operator = await phone(phone_agent_factory, "operator", "5551002", "two-secret", node.port)
+async def with_operator(
+    store: Store, factory: Any, tmp_path: Path, fresh_database_url: str
+) -> tuple[KilledNode, PhoneAgent, str, PhoneAgent, dict[str, Any], QueueCall]:
+    """A queued caller taken by operator ada on phone 5551002, talking. Returns the node, the
+    caller and its call, the operator's phone, its incoming-call event, and the entry."""
+    node, caller, call = await queue_caller(store, factory, tmp_path, fresh_database_url)
+    operator = await phone(factory, "operator", "5551002", "two-secret", node.port)
     await operator.aio.set_auto_answer("operator", "answer")
     # the operator takes the call through the database, as a console on any node does
-    console = QueueService(board_store, "node-b")
+    console = QueueService(store, "node-b")
     await console.start(tick_interval=None)
     try:
         await console.set_position("ada", "available")
@@ -268,15 +268,29 @@ async def test_a_caller_talking_to_the_operator_gets_a_bye_after_a_kill(
         await console.close()
     at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
     await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
+    return node, caller, call, operator, at_operator, entry
 
-    async def answered_written_down() -> bool:
-        (held,) = await board_store.list_held_invites(NODE)
-        return held.held.answered_at is not None
+
+async def legs_written_down(store: Store, roles: list[str]) -> None:
+    """Wait until the held call is written down as answered, with legs of these roles up."""
+
+    async def written() -> bool:
+        (held,) = await store.list_held_invites(NODE)
+        return held.held.answered_at is not None and [leg.role for leg in held.held.legs] == roles
 
     deadline = time.monotonic() + 5
-    while not await answered_written_down():
-        assert time.monotonic() < deadline
+    while not await written():
+        assert time.monotonic() < deadline, f"the {roles} legs were not written down"
         await asyncio.sleep(0.05)
+
+
+async def test_a_caller_talking_to_the_operator_gets_a_bye_after_a_kill_and_so_does_the_operator(
+    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    node, caller, call, operator, at_operator, entry = await with_operator(
+        board_store, phone_agent_factory, tmp_path, fresh_database_url
+    )
+    await legs_written_down(board_store, ["operator"])
     await node.kill()
     second = await restarted(tmp_path, fresh_database_url, node.port)
     try:
@@ -284,6 +298,12 @@ async def test_a_caller_talking_to_the_operator_gets_a_bye_after_a_kill(
         assert ended["state"] == "DISCONNECTED"
         (bye,) = caller.sip_messages("rx", method="BYE")
         assert header(bye, "Reason") == [BYE_REASON]
+        # the operator's phone is not left in a call the exchange has lost
+        await operator.aio.wait_event(
+            "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
+        )
+        (operator_bye,) = operator.sip_messages("rx", method="BYE")
+        assert header(operator_bye, "Reason") == [BYE_REASON]
         assert second.recovered.ended == [entry.call_id]
         (row,) = await second.store.list_queue_calls(live=False)
         assert row.state == "failed"
@@ -293,7 +313,39 @@ async def test_a_caller_talking_to_the_operator_gets_a_bye_after_a_kill(
         operator_position = second.queue_service.position("ada")  # type: ignore[union-attr]
         assert operator_position is not None and operator_position.state.value != "busy"
     finally:
-        await operator.aio.hangup(at_operator["call"])
+        await second.stop()
+        await node.close()
+
+
+async def test_a_call_connected_onward_ends_with_a_bye_to_both_phones_after_a_kill(
+    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The operator connects the caller to line 5551003 with the phone's transfer key and
+    leaves; the node dies while the two talk. The next run ends both dialogs."""
+    await provision(board_store, ("5551003", "three-secret"))
+    node, caller, call, operator, at_operator, _ = await with_operator(
+        board_store, phone_agent_factory, tmp_path, fresh_database_url
+    )
+    callee = await phone(phone_agent_factory, "callee", "5551003", "three-secret", node.port)
+    await callee.aio.set_auto_answer("callee", "answer")
+    await operator.aio.transfer(at_operator["call"], f"sip:5551003@127.0.0.1:{node.port}")
+    at_callee = await callee.aio.wait_event("incoming_call", timeout=5)
+    await callee.aio.wait_event("call_state", call=at_callee["call"], state="CONFIRMED")
+    await operator.aio.wait_event(
+        "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
+    )
+    await legs_written_down(board_store, ["destination"])
+    await node.kill()
+    second = await restarted(tmp_path, fresh_database_url, node.port)
+    try:
+        await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+        await callee.aio.wait_event(
+            "call_state", call=at_callee["call"], state="DISCONNECTED", timeout=5
+        )
+        (bye,) = callee.sip_messages("rx", method="BYE")
+        assert header(bye, "Reason") == [BYE_REASON]
+        assert len(caller.sip_messages("rx", method="BYE")) == 1
+    finally:
         await second.stop()
         await node.close()
 
@@ -363,5 +415,22 @@ async def test_held_invites_are_kept_with_the_latest_entry_of_their_call(store: 
     assert kept["c1@x"].held.invite == row.invite and kept["c1@x"].held.answered_at is None
     assert kept["c1@x"].entry is not None and kept["c1@x"].entry.id == again.id != moved.call.id
     assert kept["c2@x"].entry is None and kept["c2@x"].held.answered_at == 1_700_000_000.0
+    leg = HeldLeg(
+        role="operator",
+        transport="udp",
+        call_id="op-1@h",
+        local_tag="ours",
+        remote_tag="theirs",
+        local_uri="sip:5551001@h",
+        remote_uri="sip:5551002@h",
+        remote_target="sip:5551002@127.0.0.1:5066",
+        route_set=("<sip:10.0.0.1;lr>",),
+    )
+    await store.keep_held_legs(NODE, "c2@x", [leg])
+    (c2,) = [held for held in await store.list_held_invites(NODE) if held.held.call_id == "c2@x"]
+    assert c2.held.legs == (leg,)
+    await store.keep_held_legs(NODE, "c2@x", [])  # the operator left
+    (c2,) = [held for held in await store.list_held_invites(NODE) if held.held.call_id == "c2@x"]
+    assert c2.held.legs == ()
     await store.drop_held_invites(NODE, ["c1@x", "c2@x"])
     assert await store.list_held_invites(NODE) == []
