@@ -563,6 +563,8 @@ class QueueLegs:
         if near_dialog is None or not near_dialog.receive(request):
             self.endpoint.respond(tx, make_response(request, 500, "CSeq Out of Order"))
             return
+        if side != "caller":
+            self._legs_changed(call)  # a target refresh: the leg written down follows it
         pending = call.relay
         if pending is not None and pending.near_side == side and pending.near_ok is None:
             # §14.2: a second INVITE before the first one's final response
@@ -644,6 +646,8 @@ class QueueLegs:
             self._ack_far(relay, b"", None)
             return
         relay.far_dialog.refresh_target(response)
+        if relay.far_side != "caller":
+            self._legs_changed(call)
         relay.far_ok = response
         near_transport = self._leg(call, relay.near_side)[1]
         headers = [self._contact(call, near_transport)]
