@@ -35,6 +35,7 @@ from ..transport.endpoint import SipEndpoint
 from ..transport.via import response_peer
 from .dialog import Dialog
 from .relay import Relay
+from .sdp import on_hold, refusing_answer
 
 log = logging.getLogger(__name__)
 
@@ -1096,36 +1097,6 @@ def _pending(call: HeldCall) -> bool:
         and call.state in (HeldState.WAITING, HeldState.RINGING_OPERATOR)
         and not call.server_tx.terminated
     )
-
-
-def refusing_answer(offer: bytes, host: str) -> bytes:
-    """An answer that refuses every stream of `offer` (RFC 3264 §6: port zero, the offer's
-    formats kept): the answer to an offer in a 2xx for a call that is hung up at once."""
-    address = f"IP6 {host}" if ":" in host else f"IP4 {host}"
-    lines = ["v=0", f"o=- 0 0 IN {address}", "s=-", f"c=IN {address}", "t=0 0"]
-    for line in offer.decode("utf-8", "replace").splitlines():
-        if line.startswith("m="):
-            media, _port, *rest = line[2:].split(" ")
-            lines.append(" ".join([f"m={media}", "0", *rest]))
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-def on_hold(sdp: bytes) -> bytes:
-    """The same session description, one version on, with every stream `inactive`."""
-    lines = sdp.decode("utf-8", "replace").splitlines()
-    out = []
-    for line in lines:
-        if line.startswith("o="):
-            parts = line.split(" ")
-            if len(parts) >= 3 and parts[2].isdigit():
-                parts[2] = str(int(parts[2]) + 1)
-            line = " ".join(parts)
-        elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
-            continue
-        out.append(line)
-        if line.startswith("m="):
-            out.append("a=inactive")
-    return ("\r\n".join(out) + "\r\n").encode()
 
 
 def _readable(response: Response) -> bool:
