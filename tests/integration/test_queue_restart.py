@@ -38,7 +38,10 @@ ARGON2_PLACEHOLDER = "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA"  # nobody logs i
 
 
 class KilledNode:
-    """`softswitch serve` in a process of its own, to be killed with SIGKILL."""
+    """`softswitch serve` in a process of its own, to be killed with SIGKILL. Every node
+    started is closed after its test (`close_killed_nodes`), whatever became of the test."""
+
+    started: list[KilledNode] = []
 
     def __init__(self, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
         self.process = process
@@ -59,6 +62,7 @@ class KilledNode:
                 stdout=sink, stderr=asyncio.subprocess.STDOUT, env=env,
             )  # fmt: skip
         node = cls(process, port, out)
+        cls.started.append(node)
         deadline = time.monotonic() + 60
         while "listening for SIP" not in out.read_text(errors="replace"):
             if process.returncode is not None or time.monotonic() > deadline:
@@ -75,6 +79,13 @@ class KilledNode:
         if self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
+
+
+@pytest.fixture(autouse=True)
+async def close_killed_nodes() -> AsyncIterator[None]:
+    yield
+    while KilledNode.started:
+        await KilledNode.started.pop().close()
 
 
 @pytest.fixture
