@@ -474,7 +474,7 @@ class QueueLegs:
         self.endpoint.respond(call.server_tx, ok)
         if self.keeper is not None:
             self.keeper.answered(call)  # a confirmed dialog now: after a restart it needs a BYE
-            self.keeper.legs_changed(call)
+        self._legs_changed(call)
         self._retransmit_ok(call, T1)
         self.events.operator_answered(call)
 
@@ -929,19 +929,18 @@ class QueueLegs:
         if status >= 300:
             return  # its transaction sends the ACK
         first = late.dialog is None
-        if late.dialog is None:
-            late.dialog = Dialog.as_uac(late.invite, response)
+        dialog = late.dialog = late.dialog or Dialog.as_uac(late.invite, response)
         # every 2xx, sent again until it is acknowledged, gets the ACK; an offer in it is
         # answered with every stream refused (§13.2.2.4), since the call ends at once
-        ack = late.dialog.request("ACK", self._via(late.peer.transport))
+        ack = dialog.request("ACK", self._via(late.peer.transport))
         ack.set_header("CSeq", f"{late.invite.cseq.number} ACK")
         if response.body:
             ack.add_header("Content-Type", "application/sdp")
             ack.body = refusing_answer(response.body, self.host)
-        self._send_in_dialog(late.dialog, ack)
+        self._send_in_dialog(dialog, ack)
         if first:
-            bye = late.dialog.request("BYE", self._via(late.peer.transport))
-            self._send_in_dialog(late.dialog, bye, stateful=True)
+            bye = dialog.request("BYE", self._via(late.peer.transport))
+            self._send_in_dialog(dialog, bye, stateful=True)
 
     def _destination_response(self, call: HeldCall, response: Response) -> None:
         status = response.status
