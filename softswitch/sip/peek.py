@@ -113,8 +113,8 @@ class NewRequest:
 
 def peek_new_request(data: bytes) -> NewRequest | None:
     """The request in `data` when it is in the usual form and outside any dialog (no To tag);
-    else None. Its structure is checked as the full parser checks it
-    (field names, numbers, the top Via); `NewRequest.readable` checks the rest."""
+    else None. Its structure is checked as the full parser checks it (field names, numbers,
+    the top Via); `NewRequest.readable` checks the rest."""
     lines = _usual_lines(data)
     if lines is None or len(lines) - 1 > MAX_HEADER_FIELDS:
         return None
