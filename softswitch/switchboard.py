@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .calls import CallService
@@ -79,6 +80,9 @@ class Switchboard:
         self._waiting: dict[int, Waiting] = {}
         self._by_call_id: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # per held call, its latest update to the queue service: the next one waits for it,
+        # so the service's state machine takes them in the order they happened
+        self._updates: dict[int, asyncio.Task[None]] = {}
         if queue_service is not None:
             queue_service.on_overflow(self._overflowed)
             queue_service.on_take(self._taken)
@@ -115,7 +119,7 @@ class Switchboard:
         if self.recorder is not None:
             self.recorder.call_queued(entry.call_id, entry.enqueued_at)
         if self.queue_service is not None:
-            self._spawn(self._enqueue(entry))
+            self._spawn(held.id, lambda: self._enqueue(entry))
 
     def readopt(self, held: HeldCall, call: QueueCall) -> Waiting:
         """A caller a previous run of this node held, held again (`QueueLegs.adopt`): back in
@@ -349,6 +353,7 @@ class Switchboard:
             self.connect(call.id, entry.operator, target)
         except LookupError as err:
             return str(err)
+        self._tell("mark_connecting", call, target)  # as the console's connect does first
         return None
 
     def ended(self, call: HeldCall, by: str) -> None:
@@ -377,20 +382,35 @@ class Switchboard:
         service = self.queue_service
         if service is None:
             return
-        if method != "abandon":
-            found = service.find(call.call_id)
-            if found is None:
+
+        async def update() -> None:
+            if method == "abandon":
+                await service.abandon(*args, **kwargs)  # type: ignore[arg-type]
                 return
-            args = (found.id, *args)
-        self._spawn(getattr(service, method)(*args, **kwargs))
+            found = service.find(call.call_id)  # looked up now: it may have just been queued
+            if found is not None:
+                await getattr(service, method)(found.id, *args, **kwargs)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
+        self._spawn(call.id, update)
+
+    def _spawn(self, held_id: int, update: Callable[[], Awaitable[Any]]) -> None:
+        """Run `update` once the earlier updates of the same held call are done."""
+        previous = self._updates.get(held_id)
+
+        async def in_turn() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])  # how it ended is logged by its own `_done`
+            await update()
+
+        task = asyncio.get_running_loop().create_task(in_turn())
+        self._updates[held_id] = task
         self._tasks.add(task)
-        task.add_done_callback(self._done)
+        task.add_done_callback(partial(self._done, held_id))
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
+    def _done(self, held_id: int, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        if self._updates.get(held_id) is task:
+            del self._updates[held_id]
         if not task.cancelled() and task.exception() is not None:
             log.warning("queue update failed: %s", task.exception())
 

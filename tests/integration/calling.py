@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from softswitch.queue import add_operator
 from softswitch.server import Softswitch
 from tests.agents.phones import PhoneAgent
 
@@ -89,12 +90,66 @@ async def queued_with_operator(
     assert board is not None
     await wait_until(lambda: len(board.waiting()) == 1)
     entry = board.waiting()[0]
-    board.take(entry.id, "operator-1", "5551002")
+    await take(switch, entry, "operator-1", "5551002")
     at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
     await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
     await operator.aio.wait_event("call_state", call=at_operator["call"], state="CONFIRMED")
     await wait_until(lambda: entry.state == "with operator")
     return WithOperator(caller, call, operator, at_operator, entry)
+
+
+async def take(switch: Softswitch, entry: Any, login: str, line: str) -> None:
+    """Operator `login` on `line` takes the switchboard's `entry` as the console does: through
+    the queue service, which rings the phone (or on the SIP side, when there is no service)."""
+    board, service = switch.switchboard, switch.queue_service
+    assert board is not None
+    if service is None:
+        board.take(entry.id, login, line)
+        return
+    await wait_until(lambda: service.find(entry.call_id) is not None)
+    queued = service.find(entry.call_id)
+    assert queued is not None
+    if await switch.store.get_operator(login) is None:
+        await add_operator(switch.store, login, line, "a-long-operator-password", [queued.queue])
+    await service.set_position(login, "available")
+    await service.take(queued.id, login)
+
+
+async def connect(switch: Softswitch, entry: Any, number: str, login: str = "operator-1") -> None:
+    """The operator connects the caller of `entry` to `number` as the console does: the queue
+    service hears of it first, then the switchboard calls."""
+    queued = _queued(switch, entry)
+    if switch.queue_service is not None and queued is not None:
+        await switch.queue_service.mark_connecting(queued.id, number)
+    assert switch.switchboard is not None
+    switch.switchboard.connect(entry.id, login, number)
+
+
+async def send_back(switch: Softswitch, entry: Any, login: str) -> None:
+    """The operator puts the caller back in the queue, as the console does."""
+    queued = _queued(switch, entry)
+    if switch.queue_service is not None and queued is not None:
+        await switch.queue_service.mark_returned(queued.id, note=f"sent back by {login}")
+    assert switch.switchboard is not None
+    switch.switchboard.send_back(entry.id, login)
+
+
+async def hang_up(switch: Softswitch, entry: Any, login: str) -> None:
+    """The operator ends the call from the console."""
+    queued = _queued(switch, entry)
+    if switch.queue_service is not None and queued is not None:
+        await switch.queue_service.mark_completed(queued.id)
+    assert switch.switchboard is not None
+    switch.switchboard.hang_up(entry.id, login)
+
+
+def _queued(switch: Softswitch, entry: Any) -> Any:
+    """The queue service's record of the switchboard's `entry` (None without a service)."""
+    if switch.queue_service is None:
+        return None
+    queued = switch.queue_service.find(entry.call_id)
+    assert queued is not None, f"the queue has no live record of {entry.call_id}"
+    return queued
 
 
 def invites_received(agent: PhoneAgent) -> list[dict[str, Any]]:

@@ -10,7 +10,16 @@ import pytest
 
 from softswitch.server import Softswitch
 
-from .calling import dial, queued_with_operator, registered, wait_until
+from .calling import (
+    connect,
+    dial,
+    hang_up,
+    queued_with_operator,
+    registered,
+    send_back,
+    take,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +48,7 @@ async def test_a_queued_caller_talks_to_the_operator_who_takes_the_call(
     entry = board.switchboard.waiting()[0]
     assert (entry.caller, entry.dialed, entry.jack_label) == ("5551001", "5553001", "J-7")
 
-    board.switchboard.take(entry.id, "operator-1", "5551002")
+    await take(board, entry, "operator-1", "5551002")
     incoming = await operator.aio.wait_event("incoming_call", timeout=5)
     assert "5553001 (J-7)" in incoming["msg"]  # the operator's display shows who and where
     await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
@@ -88,11 +97,11 @@ async def test_the_operator_connects_the_caller_and_leaves(
     assert board.switchboard is not None
     await wait_until(lambda: len(board.switchboard.waiting()) == 1)  # type: ignore[union-attr]
     entry = board.switchboard.waiting()[0]
-    board.switchboard.take(entry.id, "operator-1", "5551002")
+    await take(board, entry, "operator-1", "5551002")
     at_operator = await operator.aio.wait_event("incoming_call", timeout=5)
     await caller.aio.wait_call_state(call, "CONFIRMED", timeout=5)
 
-    board.switchboard.connect(entry.id, "operator-1", "5551003")
+    await connect(board, entry, "5551003")
     at_callee = await callee.aio.wait_event("incoming_call", timeout=5)
     assert "INVITE" in at_callee["msg"]
     await callee.aio.wait_event("call_state", call=at_callee["call"], state="CONFIRMED")
@@ -161,7 +170,7 @@ async def test_a_busy_destination_brings_the_caller_back_to_the_operator(
     )
     await callee.aio.set_auto_answer("callee", "reject", code=486)
     assert board.switchboard is not None
-    board.switchboard.connect(entry.id, "operator-1", "5551003")
+    await connect(board, entry, "5551003")
     await callee.aio.wait_event("incoming_call", timeout=5)
     await wait_until(lambda: entry.state == "with operator")
     # still talking with the operator, who can try again
@@ -180,7 +189,7 @@ async def test_send_back_holds_the_caller_and_another_operator_takes_it(
         board, phone_agent_factory
     )
     assert board.switchboard is not None
-    board.switchboard.send_back(entry.id, "operator-1")
+    await send_back(board, entry, "operator-1")
     await operator.aio.wait_event(
         "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
     )
@@ -193,13 +202,13 @@ async def test_send_back_holds_the_caller_and_another_operator_takes_it(
 
     # another operator (on 5551003) takes the caller back: media flows again
     await second.aio.set_auto_answer("callee", "answer")
-    board.switchboard.take(entry.id, "operator-2", "5551003")
+    await take(board, entry, "operator-2", "5551003")
     at_second = await second.aio.wait_event("incoming_call", timeout=5)
     await second.aio.wait_event("call_state", call=at_second["call"], state="CONFIRMED")
     await wait_until(lambda: entry.state == "with operator")
     await asyncio.sleep(0.8)
     assert (await second.aio.stats(at_second["call"]))["rx_packets"] > 15
-    board.switchboard.hang_up(entry.id, "operator-2")
+    await hang_up(board, entry, "operator-2")
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
     await second.aio.wait_event("call_state", call=at_second["call"], state="DISCONNECTED")
 

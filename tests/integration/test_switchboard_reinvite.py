@@ -11,7 +11,7 @@ import pytest
 
 from softswitch.server import Softswitch
 
-from .calling import queued_with_operator, registered, wait_until
+from .calling import connect, hang_up, queued_with_operator, registered, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ async def connected(board: Softswitch, phones: Any) -> tuple[Any, str, Any, str,
     caller, call, operator, op_call, callee, entry = await with_operator(board, phones)
     await callee.aio.set_auto_answer("callee", "answer")
     assert board.switchboard is not None
-    board.switchboard.connect(entry.id, "operator-1", "5551003")
+    await connect(board, entry, "5551003")
     at_callee = await callee.aio.wait_event("incoming_call", timeout=5)
     await callee.aio.wait_event("call_state", call=at_callee["call"], state="CONFIRMED")
     await operator.aio.wait_event("call_state", call=op_call, state="DISCONNECTED", timeout=5)
@@ -149,7 +149,7 @@ async def test_the_operator_holds_the_caller_and_a_reinvite_without_offer_is_car
     assert entry.state == "with operator"
 
     assert board.switchboard is not None
-    board.switchboard.hang_up(entry.id, "operator-1")
+    await hang_up(board, entry, "operator-1")
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
 
 
@@ -165,7 +165,7 @@ async def test_an_update_is_carried_too(
     )
     assert "v=0" in answered["msg"]
     assert board.switchboard is not None
-    board.switchboard.hang_up(entry.id, "operator-1")
+    await hang_up(board, entry, "operator-1")
     await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
 
 
@@ -175,7 +175,7 @@ async def test_a_hold_while_the_operator_connects_gets_491(
     caller, call, operator, _, callee, entry = await with_operator(board, phone_agent_factory)
     await callee.aio.set_auto_answer("callee", "answer", delay=2.0)
     assert board.switchboard is not None
-    board.switchboard.connect(entry.id, "operator-1", "5551003")
+    await connect(board, entry, "5551003")
     await callee.aio.wait_event("incoming_call", timeout=5)
     await wait_until(lambda: entry.state == "connecting")
     await caller.aio.hold(call)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from softswitch.switchboard import Waiting
 
 from .calling import (
     SippRun,
+    connect,
     dial,
     free_udp_port,
     queued_with_operator,
@@ -32,7 +33,25 @@ from .calling import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("no_errors_logged", "queue_follows_the_calls"),
+]
+
+
+@pytest.fixture
+def queue_follows_the_calls(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The queue service's record (what every console shows) takes each step of the SIP side:
+    none of the switchboard's updates to it is refused."""
+    yield
+    refused = [
+        record.getMessage()
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)  # type: ignore[arg-type]
+        if record.getMessage().startswith("queue update failed")
+    ]
+    assert not refused, refused
+
 
 BOARD_HOST = "127.0.0.2"  # the gateway in front of Cedar Falls' manual board
 PEER_HOST = "127.0.0.3"  # Birchwood's softswitch
@@ -158,7 +177,7 @@ async def connect_to_board_and_hang_up(
             switch, phone_agent_factory
         )
         assert switch.switchboard is not None
-        switch.switchboard.connect(entry.id, "operator-1", "5553001")
+        await connect(switch, entry, "5553001")
         await connected_and_talking(caller, call, operator, at_operator, entry, BOARD_HOST)
 
         await caller.aio.hangup(call)
@@ -218,7 +237,7 @@ async def test_connect_to_another_exchanges_line_goes_over_its_trunk_past_an_una
             switch, phone_agent_factory
         )
         assert switch.switchboard is not None
-        switch.switchboard.connect(entry.id, "operator-1", "82001")
+        await connect(switch, entry, "82001")
         await connected_and_talking(caller, call, operator, at_operator, entry, PEER_HOST)
 
         await caller.aio.hangup(call)
@@ -249,8 +268,15 @@ async def test_the_operators_transfer_key_connects_over_a_trunk(
         caller, call, operator, at_operator, entry = await caller_with_operator(
             switch, phone_agent_factory
         )
+        assert switch.queue_service is not None
+        queued = switch.queue_service.find(entry.call_id)
+        assert queued is not None
         await operator.aio.transfer(at_operator["call"], dial(switch, "5552001"))
         await connected_and_talking(caller, call, operator, at_operator, entry, PEER_HOST)
+        # the queue's record follows, as for a connect from the console
+        row = await switch.store.get_queue_call(queued.id)
+        assert row is not None
+        assert (row.state, row.connect_to) == ("connected", "5552001")
         notifies = operator.sip_messages("rx", method="NOTIFY")
         assert any("SIP/2.0 200 OK" in n["msg"] for n in notifies)  # the transfer's outcome
 
@@ -279,7 +305,7 @@ async def connect_past_a_slow_trunk(
         caller, call, operator, at_operator, entry = await caller_with_operator(
             switch, phone_agent_factory
         )
-        switch.switchboard.connect(entry.id, "operator-1", "82001")
+        await connect(switch, entry, "82001")
         await connected_and_talking(caller, call, operator, at_operator, entry, PEER_HOST)
         status, report = await late.finish(timeout=10)
         assert status == 0, report
@@ -333,7 +359,7 @@ async def test_a_connect_to_a_trunk_that_never_answers_is_back_with_the_operator
         caller, call, operator, at_operator, entry = await caller_with_operator(
             switch, phone_agent_factory
         )
-        switch.switchboard.connect(entry.id, "operator-1", "5552001")
+        await connect(switch, entry, "5552001")
         await wait_until(lambda: entry.state == "connecting")
         await wait_until(lambda: entry.state == "with operator", timeout=3)
         assert black_hole.recv(65535).startswith(b"INVITE sip:5552001@")
