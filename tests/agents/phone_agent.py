@@ -255,6 +255,7 @@ class AccountRecord:
     transport: str
     register: bool
     account: AgentAccount
+    config: pj.AccountConfig
     auto_answer: AutoAnswer = field(default_factory=AutoAnswer)
     reg_code: int | None = None
     reg_expiration: int | None = None
@@ -337,6 +338,7 @@ class PhoneAgentProcess:
             "transfer": self.cmd_transfer,
             "hold": self.cmd_hold,
             "unhold": self.cmd_unhold,
+            "refresh_target": self.cmd_refresh_target,
             "info": self.cmd_info,
             "set_codecs": lambda params: {"codecs": self.set_codecs(list(params["codecs"]))},
             "ping": lambda params: {"pong": True},
@@ -796,6 +798,7 @@ class PhoneAgentProcess:
             transport=transport,
             register=register,
             account=acc,
+            config=cfg,
             auto_answer=auto,
         )
         self.accounts[name] = rec
@@ -926,6 +929,19 @@ class PhoneAgentProcess:
             call.update(prm)
         else:
             call.reinvite(prm)
+        return {"call": rec.cid}
+
+    def cmd_refresh_target(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A target refresh (RFC 3261 §12.2): the account's Contact gets ``uri_params`` (it
+        registers it again) and the call sends a re-INVITE with the new Contact, as a phone
+        does whose address changed."""
+        rec, call = self._live_call(p)
+        arec = self.accounts[rec.account]
+        arec.config.sipConfig.contactUriParams = str(p["uri_params"])
+        arec.account.modify(arec.config)
+        prm = self._call_op(p)
+        prm.opt.flag = pj.PJSUA_CALL_UPDATE_CONTACT
+        call.reinvite(prm)
         return {"call": rec.cid}
 
     def cmd_stats(self, p: dict[str, Any]) -> dict[str, Any]:

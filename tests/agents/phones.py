@@ -387,6 +387,11 @@ class PhoneAgent:
         ``no_sdp``: a re-INVITE with no offer."""
         return self.request("unhold", call=call, update=update, no_sdp=no_sdp)
 
+    def refresh_target(self, call: str, uri_params: str) -> dict[str, Any]:
+        """Re-INVITE with a Contact that now carries ``uri_params`` (``;a=b``): a new
+        remote target for the other side (RFC 3261 §12.2)."""
+        return self.request("refresh_target", call=call, uri_params=uri_params)
+
     def stats(self, call: str) -> dict[str, Any]:
         """RTP counters of the call's audio stream (``rx_packets``, ``tx_packets``, ...)."""
         return self.request("stats", call=call)

@@ -328,6 +328,41 @@ async def test_a_caller_talking_to_the_operator_gets_a_bye_after_a_kill_and_so_d
         await node.close()
 
 
+async def test_the_bye_after_a_kill_goes_to_the_operators_refreshed_contact(
+    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The operator's phone changes its Contact with a re-INVITE while it talks to the
+    caller (a target refresh, §12.2); the node dies. The next run's BYE goes to the new
+    Contact, which the node wrote down when the re-INVITE passed."""
+    node, caller, call, operator, at_operator, _ = await with_operator(
+        board_store, phone_agent_factory, tmp_path, fresh_database_url
+    )
+    await legs_written_down(board_store, ["operator"])
+    await operator.aio.refresh_target(at_operator["call"], ";desk=moved")
+
+    async def refreshed() -> bool:
+        (held,) = await board_store.list_held_invites(NODE)
+        return any("desk=moved" in leg.remote_target for leg in held.held.legs)
+
+    deadline = time.monotonic() + 5
+    while not await refreshed():
+        assert time.monotonic() < deadline, "the new Contact was not written down"
+        await asyncio.sleep(0.05)
+    await node.kill()
+    second = await restarted(tmp_path, fresh_database_url, node.port)
+    try:
+        await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+        await operator.aio.wait_event(
+            "call_state", call=at_operator["call"], state="DISCONNECTED", timeout=5
+        )
+        (operator_bye,) = operator.sip_messages("rx", method="BYE")
+        request_line = operator_bye["msg"].split("\r\n", 1)[0]
+        assert "desk=moved" in request_line, request_line
+    finally:
+        await second.stop()
+        await node.close()
+
+
 async def test_a_call_connected_onward_ends_with_a_bye_to_both_phones_after_a_kill(
     board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
 ) -> None:
