@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -289,9 +289,14 @@ async def legs_written_down(store: Store, roles: list[str]) -> None:
         (held,) = await store.list_held_invites(NODE)
         return held.held.answered_at is not None and [leg.role for leg in held.held.legs] == roles
 
+    await eventually(written, f"the {roles} legs were not written down")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], failure: str) -> None:
+    """Wait up to 5 s for `check` to hold."""
     deadline = time.monotonic() + 5
-    while not await written():
-        assert time.monotonic() < deadline, f"the {roles} legs were not written down"
+    while not await check():
+        assert time.monotonic() < deadline, failure
         await asyncio.sleep(0.05)
 
 
@@ -344,10 +349,7 @@ async def test_the_bye_after_a_kill_goes_to_the_operators_refreshed_contact(
         (held,) = await board_store.list_held_invites(NODE)
         return any("desk=moved" in leg.remote_target for leg in held.held.legs)
 
-    deadline = time.monotonic() + 5
-    while not await refreshed():
-        assert time.monotonic() < deadline, "the new Contact was not written down"
-        await asyncio.sleep(0.05)
+    await eventually(refreshed, "the new Contact was not written down")
     await node.kill()
     second = await restarted(tmp_path, fresh_database_url, node.port)
     try:
