@@ -101,6 +101,44 @@ class AdmissionControl:
         return False
 
 
+class RefusalTally:
+    """New calls and registrations refused since the first refusal not yet written down. An
+    interval is written once a minute: it never spans two minutes, so never two hours either,
+    which the hourly traffic report counts on."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # wall time of the first refusal counted
+        self.invites = 0
+        self.registrations = 0
+
+    def count(self, method: str, now: float) -> None:
+        if self.since is None:
+            self.since = now
+        if method == "INVITE":
+            self.invites += 1
+        else:
+            self.registrations += 1
+
+    def due(self, now: float) -> bool:
+        """A minute began since the first refusal counted."""
+        return self.since is not None and now // 60 != self.since // 60
+
+    def take(self, now: float) -> tuple[float, float, int, int] | None:
+        """(since, until, invites, registrations), and a new count; None if nothing was
+        refused."""
+        if self.since is None:
+            return None
+        # the interval ends within the minute it began, even when read late
+        interval = (
+            self.since,
+            min(now, (self.since // 60 + 1) * 60),
+            self.invites,
+            self.registrations,
+        )
+        self.since, self.invites, self.registrations = None, 0, 0
+        return interval
+
+
 class ThreadOccupancy:
     """The share of wall time one thread spent on the CPU or runnable and waiting for it,
     since the last reading. The waiting counts: a thread that shares its CPU with other

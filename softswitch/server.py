@@ -19,7 +19,7 @@ from .collector import CollectorSchedule
 from .config import Settings, resolve_database_url
 from .demo import advertised_host, ensure_demo, local_addresses
 from .dialog import QueueLegs
-from .overload import SAMPLE_INTERVAL, AdmissionControl, ThreadOccupancy
+from .overload import SAMPLE_INTERVAL, AdmissionControl, RefusalTally, ThreadOccupancy
 from .proxy import LocalAddress, ProxyCore
 from .proxy.records import CallNotes, CallRecorder
 from .queue import QueueService
@@ -29,7 +29,7 @@ from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .sip.peek import NewRequest
-from .store import Line, Store, redact_url
+from .store import Line, Store, StoreError, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
@@ -120,6 +120,7 @@ class Softswitch:
         self._occupancy: ThreadOccupancy | None = None
         self._load_timer: asyncio.TimerHandle | None = None
         self._overload_logged = 0.0
+        self.refusals = RefusalTally()
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -225,6 +226,7 @@ class Softswitch:
         if self.queue_service is not None:
             await self.queue_service.close()
         await self.recorder.close()
+        await self._write_refusals()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -352,9 +354,30 @@ class Softswitch:
         elif was_shedding and not admission.shedding:
             log.warning("overload over: %d new requests refused in all", admission.refused)
         self.endpoint.screened = None if admission.shedding else REGISTER_ONLY
+        if self.refusals.due(time.time()):
+            self._spawn(self._write_refusals())
         self._load_timer = asyncio.get_running_loop().call_later(
             SAMPLE_INTERVAL, self._measure_load
         )
+
+    async def _write_refusals(self) -> None:
+        """Write down what was refused in overload since the last time (for the traffic
+        report: refused calls have no call record)."""
+        interval = self.refusals.take(time.time())
+        if interval is None:
+            return
+        try:
+            await self.store.record_refusals(self.settings.node, *interval)
+        except StoreError as err:
+            since, until, invites, registrations = interval
+            log.warning(
+                "refusals from %s to %s not written (%d calls, %d registrations): %s",
+                time.strftime("%H:%M:%S", time.localtime(since)),
+                time.strftime("%H:%M:%S", time.localtime(until)),
+                invites,
+                registrations,
+                err,
+            )
 
     def _screen(self, request: NewRequest) -> Answer | None:
         """Stateless answers (§8.2.7), made from a new request's bytes without a transaction.
@@ -381,6 +404,7 @@ class Softswitch:
                 credentials, time.time()
             )
             if not finishing and not admission.admit():
+                self.refusals.count(method, time.time())
                 if method == "REGISTER":
                     retry_after = random.randint(*REGISTER_RETRY_AFTER)
                     return Answer(503, [("Retry-After", str(retry_after))])

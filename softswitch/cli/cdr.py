@@ -1,5 +1,5 @@
 """`softswitch cdr list` and `cdr show`: the call records, as a table, CSV or JSON; with the
-note an operator typed in the console."""
+note an operator typed in the console. `cdr traffic`: the traffic hour by hour."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import argparse
 import csv
 import io
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from softswitch.config import Settings
-from softswitch.store import DISPOSITIONS, CallRecord
+from softswitch.store import DISPOSITIONS, CallRecord, TrafficHour
 
 from .common import (
     EXIT_FAILURE,
@@ -83,6 +84,25 @@ def register(commands: Any, flags: argparse.ArgumentParser) -> None:
     show.add_argument("call", metavar="ID", help="the record's id, or the call's SIP Call-ID")
     show.add_argument("--format", choices=["text", "json"], default="text")
     show.set_defaults(handler=_show)
+    traffic = sub.add_parser(
+        "traffic",
+        parents=[flags],
+        help="calls offered, answered and refused, and the traffic carried, hour by hour",
+    )
+    traffic.add_argument(
+        "--since",
+        metavar="WHEN",
+        type=parse_since,
+        help="from the hour of this time ('2024-05-06 08:00', local) or age (default 24h)",
+    )
+    traffic.add_argument(
+        "--until",
+        metavar="WHEN",
+        type=parse_since,
+        help="to the end of the hour of this time or age (default: now)",
+    )
+    traffic.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    traffic.set_defaults(handler=_traffic)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,6 +146,104 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         blocks.append("\n".join(lines))
     out("\n\n".join(blocks))
     return EXIT_OK
+
+
+# The columns of `cdr traffic`: CSV and JSON keys, and the table's headings.
+TRAFFIC_FIELDS = (
+    ("hour", "HOUR"),
+    ("offered", "OFFERED"),
+    ("answered", "ANSWERED"),
+    ("busy", "BUSY"),
+    ("no_answer", "NO ANSWER"),
+    ("failed", "FAILED"),
+    ("abandoned", "ABANDONED"),
+    ("refused", "REFUSED"),
+    ("erlangs", "ERLANGS"),
+)
+
+
+def _traffic(args: argparse.Namespace, settings: Settings) -> int:
+    until = args.until if args.until is not None else time.time()
+    since = args.since if args.since is not None else until - 24 * 3600
+    if since >= until:
+        report("--since must come before --until")
+        return EXIT_FAILURE
+    hours = run_with_store(settings, lambda store: store.traffic(since, until))
+    rows = [_traffic_fields(hour) for hour in hours]
+    if args.format == "json":
+        out(json.dumps({"hours": rows, "summary": _summary(hours)}, indent=2))
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(key for key, _ in TRAFFIC_FIELDS)
+        writer.writerows([row[key] for key, _ in TRAFFIC_FIELDS] for row in rows)
+        out(buffer.getvalue().rstrip("\n"))
+    else:
+        cells = [
+            [
+                local_time(hour.start)[:16],
+                *(str(row[key]) for key, _ in TRAFFIC_FIELDS[1:-1]),
+                f"{hour.erlangs:.2f}",
+            ]
+            for hour, row in zip(hours, rows, strict=True)
+        ]
+        out(table([heading for _, heading in TRAFFIC_FIELDS], cells))
+        out("")
+        out(_summary_text(_summary(hours)))
+    return EXIT_OK
+
+
+def _traffic_fields(hour: TrafficHour) -> dict[str, Any]:
+    return {
+        "hour": _iso(hour.start),
+        "offered": hour.offered,
+        "answered": hour.answered,
+        "busy": hour.busy,
+        "no_answer": hour.no_answer,
+        "failed": hour.failed,
+        "abandoned": hour.abandoned,
+        "refused": hour.refused,
+        "erlangs": round(hour.erlangs, 2),
+        "registrations_refused": hour.registrations_refused,
+    }
+
+
+def _summary(hours: list[TrafficHour]) -> dict[str, Any]:
+    """Totals, the share of calls answered and refused, and the busy hour: the hour that
+    carried the most traffic (the first of them on a tie)."""
+    offered = sum(hour.offered for hour in hours)
+    answered = sum(hour.answered for hour in hours)
+    refused = sum(hour.refused for hour in hours)
+    busiest = max(hours, key=lambda hour: hour.erlangs)
+    return {
+        "offered": offered,
+        "answered": answered,
+        "refused": refused,
+        "registrations_refused": sum(hour.registrations_refused for hour in hours),
+        "answered_share": round(answered / offered, 4) if offered else None,
+        "refused_share": round(refused / offered, 4) if offered else None,
+        "busy_hour": _iso(busiest.start) if busiest.erlangs > 0 else None,
+        "busy_hour_erlangs": round(busiest.erlangs, 2),
+    }
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    offered = summary["offered"]
+    if not offered:
+        return "no calls offered"
+    lines = [
+        f"{offered} calls offered, {summary['answered']} answered "
+        f"({summary['answered_share']:.1%}), {summary['refused']} refused in overload "
+        f"({summary['refused_share']:.1%})"
+    ]
+    if summary["registrations_refused"]:
+        lines.append(f"{summary['registrations_refused']} registrations refused in overload")
+    if summary["busy_hour"] is not None:
+        start = datetime.fromisoformat(summary["busy_hour"]).timestamp()
+        lines.append(
+            f"busy hour: {local_time(start)[:16]}, {summary['busy_hour_erlangs']:.2f} erlangs"
+        )
+    return "\n".join(lines)
 
 
 NOTE_WIDTH = 40  # the table shows the start of a long note; `cdr show` shows all of it

@@ -46,6 +46,7 @@ from .queue_calls import (
 )
 from .shared import SharedValues, shared_float, shared_int, shared_text
 from .store import Store, redact_url
+from .traffic import TrafficHour
 from .writer import WriterStats
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "StoreClosedError",
     "StoreError",
     "Taken",
+    "TrafficHour",
     "UnknownDialplanVersionError",
     "UnknownExchangeError",
     "UnknownLineError",

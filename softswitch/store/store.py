@@ -45,6 +45,7 @@ from .queue_calls import (
     Taken,
 )
 from .shared import shared_float, shared_int, shared_text
+from .traffic import TrafficHour, record_refusals, traffic
 from .writer import BindingWriter, WriterStats
 
 __all__ = ["Store", "redact_url"]
@@ -402,6 +403,18 @@ class Store:
     async def flush(self) -> None:
         """Return once every call record queued so far is written (or dropped)."""
         await self._cdr_writer.flush()
+
+    async def record_refusals(
+        self, node: str, started_at: float, ended_at: float, invites: int, registrations: int
+    ) -> None:
+        """New calls and registrations `node` refused in overload in this interval."""
+        with _database_errors():
+            await record_refusals(self._pool, node, started_at, ended_at, invites, registrations)
+
+    async def traffic(self, since: float, until: float) -> list[TrafficHour]:
+        """The traffic of every hour from `since` to `until` (epoch seconds)."""
+        with _database_errors():
+            return await traffic(self._pool, since, until)
 
     async def list_cdrs(
         self,

@@ -212,6 +212,7 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0007_held_invites",
         "applied 0008_call_notes",
         "applied 0009_held_legs",
+        "applied 0010_refusals",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")

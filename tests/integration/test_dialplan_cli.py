@@ -524,3 +524,85 @@ async def test_cdr_list_formats(cli: Cli, network: str) -> None:
     assert out == "[]\n"
     code, _, err = await cli("cdr", "list", "--disposition", "abandoned")
     assert code == 2 and "one of answered, busy, no answer" in err
+
+
+async def test_cdr_traffic_hour_by_hour(cli: Cli, network: str) -> None:
+    """Calls offered and what became of them, the refusals of overload control, and the
+    traffic carried: a call up across the hour counts in both hours, one whose end was not
+    seen in neither."""
+    await record_calls(network)  # 14:00 to 14:05: answered, busy, cancelled, answered and open
+    store = await Store.open(network)
+    try:
+        recorder = CallRecorder(store, "node-a")
+        recorder.call_started("c5@ash", "5551002", "003", "5551003", "line 5551003", T0 + 3500)
+        recorder.call_answered("c5@ash", T0 + 3540)  # 60 s in the 14:00 hour
+        recorder.call_ended("c5@ash", "caller", T0 + 3600 + 1800)  # 30 min in the 15:00 hour
+        await recorder.close(T0 + 5400)
+        await store.record_refusals("node-a", T0 + 1800, T0 + 1860, 7, 3)
+        await store.record_refusals("node-b", T0 + 4200, T0 + 4210, 2, 0)
+    finally:
+        await store.close()
+
+    since, until = "2024-05-06T14:00:00+00:00", "2024-05-06T16:59:59+00:00"
+    span = ("--since", since, "--until", until)
+    code, out, err = await cli("cdr", "traffic", *span, "--format", "json")
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    hours = {row["hour"]: row for row in report["hours"]}
+    assert list(hours) == [
+        "2024-05-06T14:00:00.000+00:00",
+        "2024-05-06T15:00:00.000+00:00",
+        "2024-05-06T16:00:00.000+00:00",
+    ]
+    assert hours["2024-05-06T14:00:00.000+00:00"] == {
+        "hour": "2024-05-06T14:00:00.000+00:00",
+        "offered": 5 + 7,
+        "answered": 3,
+        "busy": 1,
+        "no_answer": 0,
+        "failed": 0,
+        "abandoned": 1,
+        "refused": 7,
+        "erlangs": round((61 + 60) / 3600, 2),
+        "registrations_refused": 3,
+    }
+    fifteen = hours["2024-05-06T15:00:00.000+00:00"]
+    assert (fifteen["offered"], fifteen["refused"], fifteen["erlangs"]) == (2, 2, 0.5)
+    assert hours["2024-05-06T16:00:00.000+00:00"]["offered"] == 0
+    assert report["summary"] == {
+        "offered": 14,
+        "answered": 3,
+        "refused": 9,
+        "registrations_refused": 3,
+        "answered_share": round(3 / 14, 4),
+        "refused_share": round(9 / 14, 4),
+        "busy_hour": "2024-05-06T15:00:00.000+00:00",
+        "busy_hour_erlangs": 0.5,
+    }
+
+    code, out, err = await cli("cdr", "traffic", *span)
+    assert (code, err) == (0, "")
+    header, first, second, third, blank, *summary = out.splitlines()
+    assert header.split() == [
+        "HOUR", "OFFERED", "ANSWERED", "BUSY", "NO", "ANSWER", "FAILED", "ABANDONED", "REFUSED",
+        "ERLANGS",
+    ]  # fmt: skip
+    assert first.split()[2:] == ["12", "3", "1", "0", "0", "1", "7", "0.03"]
+    assert second.split()[2:] == ["2", "0", "0", "0", "0", "0", "2", "0.50"]
+    assert third.split()[2:] == ["0", "0", "0", "0", "0", "0", "0", "0.00"]
+    assert first.split()[:2] == datetime.fromtimestamp(T0).strftime("%Y-%m-%d %H:%M").split()
+    assert blank == ""
+    assert summary[0] == "14 calls offered, 3 answered (21.4%), 9 refused in overload (64.3%)"
+    assert summary[1] == "3 registrations refused in overload"
+    assert summary[2].startswith("busy hour: ") and summary[2].endswith(", 0.50 erlangs")
+
+    code, out, _ = await cli("cdr", "traffic", *span, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["offered"] for row in rows] == ["12", "2", "0"]
+
+    code, out, err = await cli("cdr", "traffic", "--since", until, "--until", since)
+    assert (code, out) == (1, "")
+    assert err == "softswitch: error: --since must come before --until\n"
+    code, out, err = await cli("cdr", "traffic", "--since", "800d")
+    assert (code, out) == (1, "")
+    assert err == "softswitch: error: a report covers at most 366 days\n"

@@ -24,6 +24,7 @@ import pytest
 from softswitch.overload import BEHIND
 from softswitch.server import REGISTER_RETRY_AFTER, Softswitch
 from softswitch.sip.digest import answer_challenge, parse_challenge_params
+from softswitch.store import Store
 
 from .calling import dial, registered, wait_until
 from .conftest import provision, switch_settings
@@ -131,8 +132,9 @@ def header_value(message: str, name: str) -> str | None:
 
 
 async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_goes_on(
-    switch: Softswitch, phone_agent_factory: Any
+    switch: Softswitch, phone_agent_factory: Any, fresh_database_url: str
 ) -> None:
+    began = time.time()
     alice = await registered(phone_agent_factory, switch, "alice", "5551001", "one-secret")
     bob = await registered(
         phone_agent_factory, switch, "bob", "5551002", "two-secret", auto_answer={"mode": "answer"}
@@ -174,6 +176,18 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
     await alice.aio.wait_call_state(again, "CONFIRMED", timeout=5)
     await alice.aio.hangup(again)
     await alice.aio.wait_call_state(again, "DISCONNECTED", timeout=5)
+
+    # what was refused is written down for the traffic report (at the latest when it stops)
+    await switch.stop()
+    store = await Store.open(fresh_database_url)
+    try:
+        hours = await store.traffic(began, time.time())
+    finally:
+        await store.close()
+    calls_refused = sum(hour.refused for hour in hours)
+    registrations_refused = sum(hour.registrations_refused for hour in hours)
+    assert calls_refused >= 1 and registrations_refused >= 1
+    assert calls_refused + registrations_refused == switch.admission.refused
 
 
 def register(port: int, cseq: int, authorization: str | None = None) -> bytes:

@@ -13,6 +13,7 @@ from softswitch.overload import (
     MIN_ADMITTED,
     NEARLY_FULL,
     AdmissionControl,
+    RefusalTally,
     ThreadOccupancy,
 )
 
@@ -130,3 +131,19 @@ def test_occupancy_reads_a_busy_thread_as_busy_and_a_sleeping_one_as_idle() -> N
     idle = occupancy.read()
     assert busy > 0.8
     assert idle < 0.2
+
+
+def test_refusals_are_written_down_a_minute_at_a_time() -> None:
+    tally = RefusalTally()
+    assert tally.take(1000.0) is None and not tally.due(1000.0)
+    minute = 60.0 * 100
+    tally.count("INVITE", minute + 10)
+    tally.count("REGISTER", minute + 20)
+    tally.count("INVITE", minute + 59)
+    assert not tally.due(minute + 59.9)
+    assert tally.due(minute + 60.1)
+    # read late, the interval still ends with its minute: it never reaches into the next hour
+    assert tally.take(minute + 75) == (minute + 10, minute + 60, 2, 1)
+    assert tally.take(minute + 76) is None and not tally.due(minute + 200)
+    tally.count("REGISTER", minute + 200)
+    assert tally.take(minute + 201) == (minute + 200, minute + 201, 0, 1)
