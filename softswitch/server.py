@@ -226,7 +226,7 @@ class Softswitch:
         if self.queue_service is not None:
             await self.queue_service.close()
         await self.recorder.close()
-        await self._write_refusals()
+        await self._write_refusals(self.refusals.take(time.time()))
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -355,15 +355,14 @@ class Softswitch:
             log.warning("overload over: %d new requests refused in all", admission.refused)
         self.endpoint.screened = None if admission.shedding else REGISTER_ONLY
         if self.refusals.due(time.time()):
-            self._spawn(self._write_refusals())
+            self._spawn(self._write_refusals(self.refusals.take(time.time())))
         self._load_timer = asyncio.get_running_loop().call_later(
             SAMPLE_INTERVAL, self._measure_load
         )
 
-    async def _write_refusals(self) -> None:
-        """Write down what was refused in overload since the last time (for the traffic
-        report: refused calls have no call record)."""
-        interval = self.refusals.take(time.time())
+    async def _write_refusals(self, interval: tuple[float, float, int, int] | None) -> None:
+        """Write down what was refused in overload in `interval` (`RefusalTally.take`), for
+        the traffic report: refused calls have no call record."""
         if interval is None:
             return
         try:
