@@ -10,8 +10,10 @@ field names below, at the top level of the file:
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import sys
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -50,6 +52,13 @@ class Settings(BaseSettings):
 
     sip_host: str = "0.0.0.0"
     sip_port: int = Field(5060, ge=0, le=65535, description="UDP and TCP listen on this port")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="worker processes, one per core: all take new requests on sip_port, "
+        "worker i also on sip_port + i (softswitch/workers.py)",
+    )
     data_dir: Path = Path("./softswitch-data")
     database_url: str | None = Field(None, description="None: an embedded PostgreSQL")
     realm: str = Field("softswitch", min_length=1)
@@ -149,6 +158,21 @@ def resolve_database_url(settings: Settings) -> str:
     from softswitch.store.embedded import start_embedded
 
     return start_embedded(settings.data_dir)
+
+
+def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """Log to standard error at the settings' level; `quiet`: warnings and worse, unless
+    debug (admin commands print their result, and only problems go to the log)."""
+    level = logging.getLevelName(settings.log_level.upper())
+    if quiet and settings.log_level != "debug":
+        level = max(level, logging.WARNING)
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if settings.log_level == "debug":
+        logging.getLogger("pgserver").setLevel(logging.DEBUG)
 
 
 def _check_toml(path: Path) -> None:

@@ -29,7 +29,7 @@ from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .sip.peek import NewRequest
-from .store import Line, Store, StoreError, redact_url
+from .store import Binding, Line, Store, StoreError, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
@@ -65,7 +65,12 @@ class Softswitch:
     """One node: SIP listeners, the registrar, and the database behind them."""
 
     def __init__(
-        self, settings: Settings, store: Store, *, expiry_sweep: float = EXPIRY_SWEEP_SECONDS
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        expiry_sweep: float = EXPIRY_SWEEP_SECONDS,
+        shared_port: int | None = None,
     ) -> None:
         self.settings = settings
         self.expiry_sweep = expiry_sweep
@@ -111,6 +116,8 @@ class Softswitch:
         self.dialplan_version: int | None = None
         self.recorder = CallRecorder(store, settings.node)
         self.listening: list[Listening] = []
+        # a worker process: the port it shares with the other workers, besides its own
+        self.shared_port = shared_port
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopped = False
@@ -121,20 +128,27 @@ class Softswitch:
         self._load_timer: asyncio.TimerHandle | None = None
         self._overload_logged = 0.0
         self.refusals = RefusalTally()
+        self._lines_to_read: set[str] = set()  # whose bindings another node changed
+        self._binding_reader: asyncio.Task[None] | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
     @classmethod
     async def open(
-        cls, settings: Settings, database_url: str, *, expiry_sweep: float = EXPIRY_SWEEP_SECONDS
+        cls,
+        settings: Settings,
+        database_url: str,
+        *,
+        expiry_sweep: float = EXPIRY_SWEEP_SECONDS,
+        shared_port: int | None = None,
     ) -> Softswitch:
-        store = await Store.open(database_url)
+        store = await Store.open(database_url, node=settings.node)
         try:
             await store.migrate()
         except Exception:
             await store.close()
             raise
-        return cls(settings, store, expiry_sweep=expiry_sweep)
+        return cls(settings, store, expiry_sweep=expiry_sweep, shared_port=shared_port)
 
     async def start(self) -> None:
         now = time.time()
@@ -145,14 +159,20 @@ class Softswitch:
         self.location.load(await self.store.load_location(now, numbers))
         del numbers
         await self.store.listen_lines(self._line_changed)
+        await self.store.listen_bindings(self._binding_changed, on_resync=self._read_location)
         port = self.settings.sip_port
         for host in _hosts(self.settings.sip_host):
             port = await self.endpoint.listen(host, port)
             self.listening.append(Listening(host, port))
+        if self.shared_port is not None:  # after its own: what it sends on its own goes from it
+            for host in _hosts(self.settings.sip_host):
+                await self.endpoint.listen(host, self.shared_port, shared=True)
+                self.listening.append(Listening(host, self.shared_port))
         local = LocalAddress(
             advertised_host(self.settings),
             self.sip_port,
             (*_hosts(self.settings.sip_host), *local_addresses()),
+            shared_port=self.shared_port,
         )
         self.calls = CallService(
             location=self.location,
@@ -301,6 +321,34 @@ class Softswitch:
         else:
             self.credentials.set(number, line.ha1_md5, line.ha1_sha256)
         self._reload_soon()
+
+    def _binding_changed(self, payload: str) -> None:
+        """Another node wrote a line's bindings (NOTIFY "<node> <line>"): read them again.
+        While a read is under way, the lines changed meanwhile gather for the next one."""
+        writer, _, line = payload.rpartition(" ")
+        if writer == self.settings.node:
+            return  # our own: the registrar has them already
+        self._lines_to_read.add(line)
+        if self._binding_reader is None or self._binding_reader.done():
+            self._binding_reader = asyncio.get_running_loop().create_task(self._read_bindings())
+
+    async def _read_bindings(self) -> None:
+        while self._lines_to_read:
+            lines, self._lines_to_read = self._lines_to_read, set()
+            try:
+                bindings = await self.store.load_location_of(sorted(lines), time.time())
+            except StoreError as err:
+                log.warning("bindings of %d lines not read again: %s", len(lines), err)
+                return  # the listener's resync reads them all once the database is back
+            by_line: dict[str, list[Binding]] = {line: [] for line in lines}
+            for binding in bindings:
+                by_line[binding.line_number].append(binding)
+            for line, held in by_line.items():
+                self.location.replace_line(line, held)
+
+    async def _read_location(self) -> None:
+        """The bindings listener was reconnected: changes made meanwhile went unheard."""
+        self.location.replace_all(await self.store.load_location(time.time()))
 
     def _reload_soon(self) -> None:
         """Coalesce a burst of changes (10,000 lines provisioned) into a few reloads: one now
@@ -514,20 +562,30 @@ def install_event_loop_policy() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def serve(settings: Settings, *, demo: bool = False) -> None:
+async def serve(
+    settings: Settings, *, demo: bool = False, shared_port: int | None = None, name: str = ""
+) -> None:
+    """Run one node until SIGINT or SIGTERM. `shared_port` and `name`: a worker process of
+    `softswitch serve --workers N` (softswitch/workers.py), which says who it is first."""
     database_url = await asyncio.to_thread(resolve_database_url, settings)
-    switch = await Softswitch.open(settings, database_url)
+    switch = await Softswitch.open(settings, database_url, shared_port=shared_port)
     collector = CollectorSchedule()
+    who = f"{name}: " if name else ""
     try:
         await switch.start()
         demo_lines = await ensure_demo(switch.store, settings, switch.sip_port) if demo else []
         for listening in switch.listening:
-            print(f"listening for SIP on udp and tcp {listening.host}:{listening.port}", flush=True)
+            print(
+                f"{who}listening for SIP on udp and tcp {listening.host}:{listening.port}",
+                flush=True,
+            )
         if switch.http_port is not None:
             print(
-                f"operator console on http://{settings.http_host}:{switch.http_port}/", flush=True
+                f"{who}operator console on http://{settings.http_host}:{switch.http_port}/",
+                flush=True,
             )
-        print(f"database {redact_url(database_url)}", flush=True)
+        if not name:
+            print(f"database {redact_url(database_url)}", flush=True)
         collector.start()
         for line in demo_lines:
             print(line, flush=True)
@@ -536,13 +594,17 @@ async def serve(settings: Settings, *, demo: bool = False) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        print("stopping", flush=True)
+        print(f"{who}stopping", flush=True)
     finally:
         await collector.stop()
         await switch.stop()
 
 
 def run(settings: Settings, demo: bool = False) -> int:
+    if settings.workers > 1:
+        from .workers import run_workers
+
+        return run_workers(settings, demo=demo)
     install_event_loop_policy()
     asyncio.run(serve(settings, demo=demo))
     return 0

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from softswitch.config import ConfigError, Settings, load_settings
+from softswitch.config import ConfigError, configure_logging, load_settings
 from softswitch.queue import QueueError
 from softswitch.routing import DialplanError
 from softswitch.store import StoreError
@@ -43,10 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level=args.log_level,
             sip_host=getattr(args, "sip_host", None),
             sip_port=getattr(args, "sip_port", None),
+            workers=getattr(args, "workers", None),
             http_host=getattr(args, "http_host", None),
             http_port=getattr(args, "http_port", None),
         )
-        _configure_logging(settings, quiet=args.command != "serve")
+        configure_logging(settings, quiet=args.command != "serve")
         return int(args.handler(args, settings) or EXIT_OK)
     except (CliError, ConfigError, StoreError, QueueError) as exc:
         report(exc)
@@ -73,17 +74,3 @@ def build_parser() -> argparse.ArgumentParser:
     operators.register(commands, flags)
     queues.register(commands, flags)
     return parser
-
-
-def _configure_logging(settings: Settings, *, quiet: bool) -> None:
-    level = logging.getLevelName(settings.log_level.upper())
-    if quiet and settings.log_level != "debug":
-        # Admin commands print their result; only problems go to the log.
-        level = max(level, logging.WARNING)
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if settings.log_level == "debug":
-        logging.getLogger("pgserver").setLevel(logging.DEBUG)

@@ -35,6 +35,12 @@ def register(commands: Any, flags: argparse.ArgumentParser) -> None:
     serve = commands.add_parser("serve", parents=[flags], help="run the exchange")
     serve.add_argument("--sip-host", metavar="ADDRESS", help="address to listen on for SIP")
     serve.add_argument("--sip-port", metavar="PORT", type=int, help="UDP and TCP port for SIP")
+    serve.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        help="worker processes, one per core (worker i also listens on the SIP port + i)",
+    )
     serve.add_argument("--http-host", metavar="ADDRESS", help="address of the operator console")
     serve.add_argument(
         "--http-port", metavar="PORT", type=int, help="port of the operator console (HTTP)"

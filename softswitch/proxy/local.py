@@ -11,13 +11,22 @@ from ..transport import format_host
 
 class LocalAddress:
     """This node's SIP identity: one advertised host, one port for UDP and TCP, and every host
-    name or address a peer may use to reach it."""
+    name or address a peer may use to reach it. A worker process also answers on the port it
+    shares with the other workers (`shared_port`), but puts its own in Via and Record-Route,
+    so that responses and requests inside its dialogs come back to it."""
 
-    __slots__ = ("_rr", "aliases", "host", "port")
+    __slots__ = ("_rr", "aliases", "host", "port", "ports")
 
-    def __init__(self, host: str, port: int, aliases: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        aliases: tuple[str, ...] = (),
+        shared_port: int | None = None,
+    ) -> None:
         self.host = host
         self.port = port
+        self.ports = frozenset((port,) if shared_port is None else (port, shared_port))
         self.aliases = frozenset(
             h.lower().strip("[]") for h in (host, *aliases) if h not in ("0.0.0.0", "::")
         )
@@ -34,7 +43,7 @@ class LocalAddress:
         if host not in self.aliases:
             return False
         port = uri.port if uri.port is not None else 5060
-        return port == self.port
+        return port in self.ports
 
     def sent_by(self) -> str:
         return f"{format_host(self.host)}:{self.port}"

@@ -79,6 +79,19 @@ class LocationService:
             self._by_contact.pop(binding.contact, None)
         self._by_line.pop(line, None)
 
+    def replace_line(self, line: str, bindings: Iterable[Binding]) -> None:
+        """A line's bindings as another node wrote them: these, and no others."""
+        self.remove_line(line)
+        for binding in bindings:
+            self._put(binding)
+
+    def replace_all(self, bindings: Iterable[Binding]) -> None:
+        """Every binding, read again (after changes may have been missed)."""
+        fresh = LocationService()
+        fresh.load(bindings)
+        self._by_line, self._by_contact = fresh._by_line, fresh._by_contact
+        self._due, self._seconds = fresh._due, fresh._seconds
+
     def find_contact(self, contact: str) -> Binding | None:
         """The binding registered with exactly this contact URI (to reach it behind NAT)."""
         return self._by_contact.get(contact)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 __all__ = [
+    "BINDINGS_CHANNEL",
     "DIALPLAN_CHANNEL",
     "EXCHANGES_CHANNEL",
     "LINES_CHANNEL",
@@ -31,6 +32,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LINES_CHANNEL = "softswitch_lines"
+BINDINGS_CHANNEL = "softswitch_bindings"
 EXCHANGES_CHANNEL = "softswitch_exchanges"
 DIALPLAN_CHANNEL = "softswitch_dialplan"
 QUEUE_CHANNEL = "softswitch_queue"

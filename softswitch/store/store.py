@@ -24,6 +24,7 @@ from .errors import (
     UnknownLineError,
 )
 from .listener import (
+    BINDINGS_CHANNEL,
     DIALPLAN_CHANNEL,
     EXCHANGES_CHANNEL,
     LINES_CHANNEL,
@@ -117,11 +118,24 @@ class Store:
 
     @classmethod
     async def open(
-        cls, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        node: str | None = None,
     ) -> Store:
+        """Connect to `url`. `node`: the serving node whose store this is; the bindings it
+        writes are announced as its own (`listen_bindings`)."""
+        settings = {"softswitch.node": node} if node is not None else None
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=min_size, max_size=max_size, timeout=timeout
+                url,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                server_settings=settings,
             )
         except (*_UNAVAILABLE, asyncpg.PostgresError, ValueError) as exc:
             raise DatabaseUnavailableError(
@@ -342,6 +356,12 @@ class Store:
         """
         await self._listen(LINES_CHANNEL, callback, on_resync)
 
+    async def listen_bindings(self, callback: Callback, *, on_resync: Resync | None = None) -> None:
+        """Call `callback("<node> <line>")` for each binding added, refreshed or removed, by
+        any process: `<node>` is the node that wrote it (`Store.open`), empty for a writer
+        that is not a node. Delivery as for `listen_lines`."""
+        await self._listen(BINDINGS_CHANNEL, callback, on_resync)
+
     async def listen_exchanges(
         self, callback: Callback, *, on_resync: Resync | None = None
     ) -> None:
@@ -479,6 +499,19 @@ class Store:
         async for rows in self._fetch_chunks(query, now):
             bindings.extend(_binding(row, numbers) for row in rows)
         return bindings
+
+    async def load_location_of(self, lines: Sequence[str], now: float) -> list[Binding]:
+        """The unexpired bindings of `lines`, as `load_location` gives them."""
+        return [
+            _binding(row)
+            for row in await self._fetch(
+                f"SELECT {_LOCATION_COLUMNS} FROM bindings "
+                "WHERE line_number = ANY($1::text[]) AND expires_at > to_timestamp($2::float8) "
+                "ORDER BY line_number, q DESC, contact",
+                list(lines),
+                now,
+            )
+        ]
 
     async def delete_expired_bindings(self, now: float) -> list[tuple[str, str]]:
         """Delete bindings expired at `now`; return their (line, contact)."""

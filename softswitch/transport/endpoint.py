@@ -89,9 +89,9 @@ class SipEndpoint:
         self.screened: tuple[bytes, ...] | None = None
         self.ack_relay: AckRelay | None = None
 
-    async def listen(self, host: str, port: int) -> int:
+    async def listen(self, host: str, port: int, *, shared: bool = False) -> int:
         self._loop = asyncio.get_running_loop()
-        return await self.transport.listen(host, port)
+        return await self.transport.listen(host, port, shared=shared)
 
     async def close(self) -> None:
         if self._timer is not None:

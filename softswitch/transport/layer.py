@@ -42,13 +42,16 @@ class TransportLayer:
 
     # -- listening ---------------------------------------------------------------------------
 
-    async def listen(self, host: str, port: int) -> int:
-        """Listen for UDP and TCP on `host`:`port` (0 picks a free port used by both)."""
+    async def listen(self, host: str, port: int, *, shared: bool = False) -> int:
+        """Listen for UDP and TCP on `host`:`port` (0 picks a free port used by both).
+        `shared`: other processes listen on the same port too (SO_REUSEPORT), and the
+        kernel spreads new requests over them by source address."""
         loop = asyncio.get_running_loop()
         for _attempt in range(20):
             udp_transport, listener = await loop.create_datagram_endpoint(
                 lambda: UdpListener(self._handler, self.max_message_size),
                 local_addr=(host, port),
+                reuse_port=shared or None,
             )
             bound_port = listener.local_port
             try:
@@ -57,6 +60,7 @@ class TransportLayer:
                     host,
                     bound_port,
                     reuse_address=True,
+                    reuse_port=shared or None,
                 )
             except OSError:
                 udp_transport.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +15,8 @@ from typing import Any
 from softswitch.queue import add_operator
 from softswitch.server import Softswitch
 from tests.agents.phones import PhoneAgent
+
+from .conftest import REALM
 
 SIPP_SCENARIOS = Path(__file__).parent.parent / "sipp"
 
@@ -43,6 +47,25 @@ async def add_registered_account(
 def dial(switch: Softswitch, number: str, transport: str = "udp") -> str:
     suffix = ";transport=tcp" if transport == "tcp" else ""
     return f"sip:{number}@{switch.listening[0].host}:{switch.sip_port}{suffix}"
+
+
+async def serve_process(
+    database_url: str, tmp_path: Path, port: int, node: str, *flags: str
+) -> tuple[asyncio.subprocess.Process, Path]:
+    """`softswitch serve` on 127.0.0.1:`port` in a process of its own (with `flags` added),
+    its output in `tmp_path`/serve.out; returns at once."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOFTSWITCH_")}
+    env.update(SOFTSWITCH_NODE=node, SOFTSWITCH_REALM=REALM, SOFTSWITCH_MIN_EXPIRES="2")
+    out = tmp_path / "serve.out"
+    with out.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "softswitch", "serve", *flags,
+            "--sip-host", "127.0.0.1", "--sip-port", str(port),
+            "--http-host", "127.0.0.1", "--http-port", "0",
+            "--database-url", database_url, "--data-dir", str(tmp_path / "data"),
+            stdout=sink, stderr=asyncio.subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    return process, out
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

@@ -213,6 +213,7 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0008_call_notes",
         "applied 0009_held_legs",
         "applied 0010_refusals",
+        "applied 0011_binding_notifications",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")

@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -27,8 +26,8 @@ from softswitch.server import Softswitch
 from softswitch.store import HeldInviteRow, HeldLeg, Store
 from tests.agents.phones import PhoneAgent
 
-from .calling import free_udp_port, header, wait_until
-from .conftest import REALM, provision, switch_settings
+from .calling import free_udp_port, header, serve_process, wait_until
+from .conftest import provision, switch_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
 
@@ -50,17 +49,7 @@ class KilledNode:
 
     @classmethod
     async def start(cls, database_url: str, port: int, tmp_path: Path) -> KilledNode:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SOFTSWITCH_")}
-        env.update(SOFTSWITCH_NODE=NODE, SOFTSWITCH_REALM=REALM, SOFTSWITCH_MIN_EXPIRES="2")
-        out = tmp_path / "serve.out"
-        with out.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "softswitch", "serve",
-                "--sip-host", "127.0.0.1", "--sip-port", str(port),
-                "--http-host", "127.0.0.1", "--http-port", "0",
-                "--database-url", database_url, "--data-dir", str(tmp_path / "data"),
-                stdout=sink, stderr=asyncio.subprocess.STDOUT, env=env,
-            )  # fmt: skip
+        process, out = await serve_process(database_url, tmp_path, port, NODE)
         node = cls(process, port, out)
         cls.started.append(node)
         deadline = time.monotonic() + 60

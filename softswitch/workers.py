@@ -1,0 +1,145 @@
+"""More than one core: `softswitch serve --workers N` runs N worker processes, each a node.
+
+Python runs one core per process, so a server with N cores runs N workers. Every worker
+listens on the SIP port (SO_REUSEPORT): the kernel spreads new requests over them by source
+address, so a phone's retransmissions and its CANCEL reach the worker that has its INVITE.
+Worker i also listens on the SIP port + i, and puts that port in the Via and Record-Route it
+adds: responses and requests inside its dialogs come back to it, with no hand-off between
+processes. Each worker is a node of its own (the node name + `-i`): bindings, held callers and
+call records say which; what they share lives in PostgreSQL and reaches the others by NOTIFY,
+as between machines. Worker 1 serves the operator console.
+
+This process prepares the database (embedded server, migrations, the demo network), starts
+the workers, starts again one that dies (its held callers are then answered as after any
+restart of a node), and stops them all on SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from .config import ConfigError, Settings, configure_logging, resolve_database_url
+from .demo import ensure_demo
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAY = 5.0  # before starting again a worker that died this soon after its start
+STOP_TIMEOUT = 15.0  # for a worker to stop by itself before it is killed
+
+
+def run_workers(settings: Settings, *, demo: bool = False) -> int:
+    if settings.sip_port == 0:
+        raise ConfigError("--workers needs a fixed SIP port (the workers share it)")
+    if settings.sip_port + settings.workers > 65535:
+        raise ConfigError(f"the SIP ports {settings.sip_port} + 1..{settings.workers} must exist")
+    database_url = resolve_database_url(settings)
+    for line in asyncio.run(_prepare(settings, database_url, demo)):
+        print(line, flush=True)
+    values = settings.model_dump() | {"database_url": database_url, "workers": 1}
+    pool = WorkerPool(settings, values)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    pool.start()
+    print(f"{settings.workers} workers on port {settings.sip_port}", flush=True)
+    while not stopping.wait(0.5):
+        pool.start_again_the_dead()
+    print("stopping", flush=True)
+    pool.stop()
+    return 0
+
+
+async def _prepare(settings: Settings, database_url: str, demo: bool) -> list[str]:
+    """Migrate once, here, rather than N times at once in the workers."""
+    store = await Store.open(database_url)
+    try:
+        await store.migrate()
+        return await ensure_demo(store, settings, settings.sip_port) if demo else []
+    finally:
+        await store.close()
+
+
+class WorkerPool:
+    """The worker processes, started with `spawn` (a fresh interpreter: no event loop, socket
+    or database connection inherited)."""
+
+    def __init__(self, settings: Settings, values: dict[str, Any]) -> None:
+        self.settings = settings
+        self._values = values
+        self._context = multiprocessing.get_context("spawn")
+        self._workers: dict[int, tuple[BaseProcess, float]] = {}  # index: (process, started)
+        self._not_before: dict[int, float] = {}
+
+    def start(self) -> None:
+        for index in range(1, self.settings.workers + 1):
+            self._start(index)
+
+    def _start(self, index: int) -> None:
+        settings = self.settings
+        values = self._values | {
+            "node": f"{settings.node}-{index}",
+            "sip_port": settings.sip_port + index,
+            "http_port": settings.http_port if index == 1 else None,
+        }
+        process = self._context.Process(
+            target=_worker,
+            args=(values, settings.sip_port, index),
+            name=f"softswitch worker {index}",
+        )
+        process.start()
+        self._workers[index] = (process, time.monotonic())
+
+    def start_again_the_dead(self) -> None:
+        now = time.monotonic()
+        for index, (process, started) in list(self._workers.items()):
+            if process.is_alive():
+                continue
+            if index not in self._not_before:
+                log.warning(
+                    "worker %d (pid %s) ended with exit code %s; starting it again",
+                    index,
+                    process.pid,
+                    process.exitcode,
+                )
+                quick = now - started < RESTART_DELAY
+                self._not_before[index] = now + (RESTART_DELAY if quick else 0.0)
+            if now >= self._not_before[index]:
+                del self._not_before[index]
+                self._start(index)
+
+    def stop(self) -> None:
+        """SIGTERM to every worker (each stops as a node does), SIGKILL to any still up."""
+        for process, _ in self._workers.values():
+            if process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for index, (process, _) in self._workers.items():
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                log.warning("worker %d (pid %s) did not stop; killing it", index, process.pid)
+                process.kill()
+                process.join()
+
+
+def _worker(values: dict[str, Any], shared_port: int, index: int) -> None:
+    """A worker process: one node, on its own port and the shared one."""
+    from .server import install_event_loop_policy, serve
+
+    settings = Settings(**values)
+    configure_logging(settings)
+    install_event_loop_policy()
+    name = f"worker {index} (pid {os.getpid()})"
+    asyncio.run(serve(settings, shared_port=shared_port, name=name))

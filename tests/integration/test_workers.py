@@ -1,0 +1,170 @@
+"""`softswitch serve --workers 2`: two worker processes share the SIP port, and each has a port
+of its own that it puts in Via and Record-Route. A phone registered through one worker is
+called through the other; a worker killed is started again; SIGINT stops them all. Real
+`softswitch serve`, real pjsua2 phones, real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from softswitch.store import Store
+from tests.agents.phones import PhoneAgent
+
+from .calling import header, serve_process
+from .conftest import provision
+
+pytestmark = pytest.mark.integration
+
+WORKER = re.compile(r"worker (\d) \(pid (\d+)\): listening for SIP on udp and tcp [\d.]+:(\d+)")
+
+
+def free_ports(count: int) -> int:
+    """A port P with P to P + count - 1 free for UDP and TCP on 127.0.0.1 (when this returns)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + count):
+                    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                        sock = stack.enter_context(socket.socket(socket.AF_INET, kind))
+                        sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise AssertionError("no run of free ports")
+
+
+class Workers:
+    """`softswitch serve --workers 2` in a process of its own."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log = log
+
+    def pids(self) -> dict[int, int]:
+        """The latest pid of each worker that said it listens on the shared port."""
+        found: dict[int, int] = {}
+        for index, pid, port in WORKER.findall(self.log.read_text(errors="replace")):
+            if int(port) == self.port:
+                found[int(index)] = int(pid)
+        return found
+
+    async def wait_for(self, predicate: Any, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if self.process.returncode is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{what}:\n{self.log.read_text()[-3000:]}")
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def workers(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Workers]:
+    store = await Store.open(fresh_database_url)
+    try:
+        await store.migrate()
+        await provision(store, ("5551001", "one-secret"), ("5551002", "two-secret"))
+    finally:
+        await store.close()
+    port = free_ports(3)
+    process, log = await serve_process(
+        fresh_database_url, tmp_path, port, "node-w", "--workers", "2"
+    )
+    node = Workers(process, port, log)
+    try:
+        await node.wait_for(lambda: len(node.pids()) == 2, "the two workers did not start")
+        yield node
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        for pid in node.pids().values():  # a worker left behind by a failed test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+async def phone(factory: Any, name: str, line: str, password: str, port: int) -> PhoneAgent:
+    agent: PhoneAgent = await asyncio.to_thread(factory, name)
+    await agent.aio.add_account(
+        name, user=line, registrar=f"sip:127.0.0.1:{port}", password=password
+    )
+    await agent.aio.wait_event("reg_state", account=name, code=200)
+    await agent.aio.set_auto_answer(name, "answer")
+    return agent
+
+
+async def call_and_hang_up(caller: PhoneAgent, callee: PhoneAgent, port: int) -> list[str]:
+    """Caller dials 5551002 at 127.0.0.1:`port`; the callee answers; the caller hangs up.
+    Returns the Record-Route of the INVITE the callee got."""
+    seen = len(callee.events("incoming_call"))
+    call = await caller.aio.call("alice", f"sip:5551002@127.0.0.1:{port}")
+    await caller.aio.wait_call_state(call, "CONFIRMED", timeout=10)
+    incoming = await callee.aio.wait_event("incoming_call", timeout=5)
+    assert len(callee.events("incoming_call")) == seen + 1
+    await caller.aio.hangup(call)
+    await callee.aio.wait_event(
+        "call_state", call=incoming["call"], state="DISCONNECTED", timeout=5
+    )
+    invite = callee.sip_messages("rx", method="INVITE")[-1]
+    return header(invite, "Record-Route")
+
+
+async def test_two_workers_share_the_port_call_across_and_one_killed_starts_again(
+    workers: Workers, phone_agent_factory: Any
+) -> None:
+    port = workers.port
+    # alice through worker 1's own port, bob through worker 2's: each worker learns the
+    # other's binding from the database
+    alice = await phone(phone_agent_factory, "alice", "5551001", "one-secret", port + 1)
+    bob = await phone(phone_agent_factory, "bob", "5551002", "two-secret", port + 2)
+    await asyncio.sleep(0.3)  # bob's binding reaches worker 1 by NOTIFY, in milliseconds
+
+    routes = await call_and_hang_up(alice, bob, port + 1)
+    assert routes == [f"<sip:127.0.0.1:{port + 1};transport=udp;lr>"]
+    # through the shared port: whichever worker takes it stays on the path with its own port
+    (route,) = await call_and_hang_up(alice, bob, port)
+    assert route in {
+        f"<sip:127.0.0.1:{port + 1};transport=udp;lr>",
+        f"<sip:127.0.0.1:{port + 2};transport=udp;lr>",
+    }
+
+    killed = workers.pids()[2]
+    os.kill(killed, signal.SIGKILL)
+    await workers.wait_for(
+        lambda: workers.pids().get(2) not in (None, killed), "worker 2 was not started again"
+    )
+    assert f"worker 2 (pid {killed}) ended with exit code -9" in workers.log.read_text()
+    # the new worker 2 loaded bob's binding, which its predecessor wrote
+    routes = await call_and_hang_up(alice, bob, port + 2)
+    assert routes == [f"<sip:127.0.0.1:{port + 2};transport=udp;lr>"]
+
+    # bob unregisters through worker 2: worker 1 forgets him too
+    await bob.aio.unregister("bob")
+    await bob.aio.wait_event("reg_state", account="bob", predicate=lambda e: not e["active"])
+    await asyncio.sleep(0.3)
+    call = await alice.aio.call("alice", f"sip:5551002@127.0.0.1:{port + 1}")
+    ended = await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=10)
+    assert ended["code"] == 480, ended
+
+    survivors = list(workers.pids().values())
+    workers.process.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(workers.process.wait(), timeout=30) == 0
+    for pid in survivors:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert workers.log.read_text().count("stopping") == 3  # the workers and the parent
