@@ -137,3 +137,25 @@ def test_shortened_expiry_expires_at_the_new_time(location: LocationService) -> 
     location.apply("5551001", [shorter], [])
     assert location.expire(NOW + 60) == [shorter]
     assert location.expire(NOW + 3600) == []
+
+
+def test_a_line_written_by_another_node_is_replaced_whole(location: LocationService) -> None:
+    location.apply("5551001", [binding("5551001", "sip:a@h1"), binding("5551001", "sip:b@h2")], [])
+    location.apply("5551002", [binding("5551002", "sip:c@h3", expires_at=NOW + 5)], [])
+    moved = binding("5551001", "sip:b@h9", expires_at=NOW + 30)
+    location.replace_line("5551001", [moved])
+    assert location.bindings("5551001", NOW) == [moved]
+    assert location.find_contact("sip:a@h1") is None and location.find_contact("sip:b@h2") is None
+    location.replace_line("5551001", [])
+    assert location.bindings("5551001", NOW) == [] and "5551001" not in location.lines()
+    # what the replaced bindings left queued for expiry drops nothing that is live
+    assert [b.contact for b in location.expire(NOW + 60)] == ["sip:c@h3"]
+
+
+def test_everything_read_again(location: LocationService) -> None:
+    location.apply("5551001", [binding("5551001", "sip:a@h1", expires_at=NOW + 5)], [])
+    fresh = binding("5551002", "sip:c@h3", expires_at=NOW + 30)
+    location.replace_all([fresh])
+    assert location.lines() == ["5551002"] and location.find_contact("sip:a@h1") is None
+    assert location.expire(NOW + 10) == []
+    assert location.expire(NOW + 31) == [fresh]
