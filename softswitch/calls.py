@@ -98,8 +98,10 @@ class CallService:
         lookup_ha1: LookupHa1,
         local: LocalAddress,
         trunk_timeout: float = DEFAULT_TRUNK_TIMEOUT,
+        node: str | None = None,
     ) -> None:
         self.location = location
+        self.node = node  # this node: see `reachable`
         self.authenticator = authenticator
         self.lookup_ha1 = lookup_ha1
         self.local = local
@@ -232,7 +234,7 @@ class CallService:
                     return answer(480, headers=queued)
                 routing.queue = QueueTarget(exchange.code, exchange.code, 0, number)
                 return routing
-            routing.targets = self._line_targets(self.location.bindings(number, now))
+            routing.targets = self._line_targets(self.reachable(number, now))
             if not routing.targets:
                 return answer(480, "Not registered")
         else:
@@ -246,6 +248,16 @@ class CallService:
         if line is None:
             return Caller(who or None)
         return Caller(line.number, line.exchange_code, line.line_class)
+
+    def reachable(self, line: str, now: float) -> list[Binding]:
+        """A line's live bindings this node can reach, highest q first. A phone on a
+        connection (TCP) that another node holds is left out: only that node can send on it,
+        and the phone does not take new connections at the address it came from."""
+        bindings = self.location.bindings(line, now)
+        node = self.node
+        if node is None or all(b.node == node for b in bindings):
+            return bindings
+        return [b for b in bindings if b.node == node or b.source_transport == "udp"]
 
     def _line_targets(self, bindings: Sequence[Binding]) -> list[Target]:
         """Fork to every contact: equal q in parallel, lower q after (§16.6, RFC 3261 §16.2)."""
@@ -315,7 +327,7 @@ class CallService:
             return self._connect_by_trunk(routed, exchange.trunk_uris, self._jack(line))
         if exchange is not None and exchange.trunk_uris:
             return self._connect_by_trunk(routed, exchange.trunk_uris)
-        bindings = sorted(self.location.bindings(routed, now), key=lambda b: b.q, reverse=True)
+        bindings = sorted(self.reachable(routed, now), key=lambda b: b.q, reverse=True)
         if not bindings:
             return ConnectTarget(routed, error=f"no phone registered for line {routed}")
         return ConnectTarget(routed, tuple(Target(b.contact, peer_of(b)) for b in bindings))

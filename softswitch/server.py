@@ -179,6 +179,7 @@ class Softswitch:
             authenticator=self.authenticator,
             lookup_ha1=self.credentials.lookup,
             local=local,
+            node=self.settings.node,
         )
         await self.store.listen_dialplan(self._dialplan_changed)
         await self.store.listen_exchanges(self._exchange_changed)

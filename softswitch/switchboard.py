@@ -219,7 +219,12 @@ class Switchboard:
         held = self.legs.held(call_id)
         if entry is None or held is None or entry.state != "waiting":
             raise NotWaiting(f"call {call_id} is not waiting")
-        bindings = self.location.bindings(operator_line, time.time())
+        now = time.time()
+        bindings = (
+            self.calls.reachable(operator_line, now)
+            if self.calls is not None
+            else self.location.bindings(operator_line, now)
+        )
         if not bindings:
             raise OperatorUnreachable(f"no phone registered for line {operator_line}")
         binding = bindings[0]

@@ -78,7 +78,9 @@ async def workers(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Work
     store = await Store.open(fresh_database_url)
     try:
         await store.migrate()
-        await provision(store, ("5551001", "one-secret"), ("5551002", "two-secret"))
+        await provision(
+            store, ("5551001", "one-secret"), ("5551002", "two-secret"), ("5551003", "3-secret")
+        )
     finally:
         await store.close()
     port = free_ports(3)
@@ -98,21 +100,30 @@ async def workers(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Work
                 os.kill(pid, signal.SIGKILL)
 
 
-async def phone(factory: Any, name: str, line: str, password: str, port: int) -> PhoneAgent:
+async def phone(
+    factory: Any, name: str, line: str, password: str, port: int, transport: str = "udp"
+) -> PhoneAgent:
     agent: PhoneAgent = await asyncio.to_thread(factory, name)
+    suffix = ";transport=tcp" if transport == "tcp" else ""
     await agent.aio.add_account(
-        name, user=line, registrar=f"sip:127.0.0.1:{port}", password=password
+        name,
+        user=line,
+        registrar=f"sip:127.0.0.1:{port}{suffix}",
+        password=password,
+        transport=transport,
     )
     await agent.aio.wait_event("reg_state", account=name, code=200)
     await agent.aio.set_auto_answer(name, "answer")
     return agent
 
 
-async def call_and_hang_up(caller: PhoneAgent, callee: PhoneAgent, port: int) -> list[str]:
-    """Caller dials 5551002 at 127.0.0.1:`port`; the callee answers; the caller hangs up.
+async def call_and_hang_up(
+    caller: PhoneAgent, callee: PhoneAgent, port: int, number: str = "5551002"
+) -> list[str]:
+    """Caller dials `number` at 127.0.0.1:`port`; the callee answers; the caller hangs up.
     Returns the Record-Route of the INVITE the callee got."""
     seen = len(callee.events("incoming_call"))
-    call = await caller.aio.call("alice", f"sip:5551002@127.0.0.1:{port}")
+    call = await caller.aio.call("alice", f"sip:{number}@127.0.0.1:{port}")
     await caller.aio.wait_call_state(call, "CONFIRMED", timeout=10)
     incoming = await callee.aio.wait_event("incoming_call", timeout=5)
     assert len(callee.events("incoming_call")) == seen + 1
@@ -168,3 +179,26 @@ async def test_two_workers_share_the_port_call_across_and_one_killed_starts_agai
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert workers.log.read_text().count("stopping") == 3  # the workers and the parent
+
+
+async def test_a_phone_on_a_connection_another_worker_holds_is_not_reachable_here(
+    workers: Workers, phone_agent_factory: Any
+) -> None:
+    """Carol registers over TCP through worker 2, which alone holds her connection: worker 2
+    calls her on it; worker 1 answers 480 at once rather than connect to her source port."""
+    port = workers.port
+    alice = await phone(phone_agent_factory, "alice", "5551001", "one-secret", port + 1)
+    carol = await phone(phone_agent_factory, "carol", "5551003", "3-secret", port + 2, "tcp")
+    await asyncio.sleep(0.3)  # her binding reaches worker 1 by NOTIFY
+    routes = await call_and_hang_up(alice, carol, port + 2, "5551003")
+    assert routes == [
+        f"<sip:127.0.0.1:{port + 2};transport=tcp;lr>",
+        f"<sip:127.0.0.1:{port + 2};transport=udp;lr>",
+    ]
+    (invite,) = carol.sip_messages("rx", method="INVITE")
+    assert invite["transport"] == "tcp"
+
+    call = await alice.aio.call("alice", f"sip:5551003@127.0.0.1:{port + 1}")
+    ended = await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+    assert ended["code"] == 480, ended
+    assert "connect failed" not in workers.log.read_text()
