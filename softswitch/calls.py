@@ -32,6 +32,7 @@ from .sip import (
     SipURI,
     TelURI,
     make_response,
+    parse_name_addr,
     parse_uri,
     reason_phrase,
 )
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 LookupHa1 = Callable[[str, str], "str | None"]
 DEFAULT_TRUNK_TIMEOUT = 10.0
+SIBLING = "node:sibling"  # the admission of a request a sibling worker relays
 QUEUE_PLACEHOLDER_REASON = 'SIP ;cause=480 ;text="Operator queue not available yet"'
 # The line's switchboard jack, for the board trunk of a manual exchange: the gateway in front
 # of the old board shows it to the operator there. X- so that gateways such as FreeSWITCH
@@ -99,9 +101,14 @@ class CallService:
         local: LocalAddress,
         trunk_timeout: float = DEFAULT_TRUNK_TIMEOUT,
         node: str | None = None,
+        siblings: frozenset[int] = frozenset(),
     ) -> None:
         self.location = location
         self.node = node  # this node: see `reachable`
+        # the other worker processes of this machine, by the ports they send from: a call one
+        # of them routes to a phone whose connection this node holds is relayed, not routed
+        self.siblings = siblings
+        self._ours: dict[str, bool] = {}  # Path entries, by whether they name this node
         self.authenticator = authenticator
         self.lookup_ha1 = lookup_ha1
         self.local = local
@@ -144,6 +151,8 @@ class CallService:
     # -- admission -------------------------------------------------------------------------------
 
     def admit(self, request: Request, peer: Peer, now: float) -> Admission | Response:
+        if peer.port in self.siblings and peer.transport == "udp" and self._local(peer.host):
+            return Admission(SIBLING)
         trunk = self._trusted.get(peer.host)
         if trunk is not None:
             return Admission(f"trunk:{trunk}")
@@ -193,6 +202,8 @@ class CallService:
     # -- routing ---------------------------------------------------------------------------------
 
     def locate(self, request: Request, admission: Admission, now: float) -> Routing | Response:
+        if admission.caller == SIBLING:
+            return self._relay(request)
         ruri = request.request_uri
         if isinstance(ruri, SipURI):
             dialed = ruri.user or ""
@@ -251,27 +262,69 @@ class CallService:
 
     def reachable(self, line: str, now: float) -> list[Binding]:
         """A line's live bindings this node can reach, highest q first. A phone on a
-        connection (TCP) that another node holds is left out: only that node can send on it,
-        and the phone does not take new connections at the address it came from."""
+        connection (TCP) that another node holds is reached through that node when the
+        binding's Path leads there (`Registrar.flow_route`), and is left out otherwise: only
+        that node can send on the connection, and the phone takes no new one."""
         bindings = self.location.bindings(line, now)
         node = self.node
         if node is None or all(b.node == node for b in bindings):
             return bindings
-        return [b for b in bindings if b.node == node or b.source_transport == "udp"]
+        return [b for b in bindings if b.node == node or b.source_transport == "udp" or b.path]
 
     def _line_targets(self, bindings: Sequence[Binding]) -> list[Target]:
-        """Fork to every contact: equal q in parallel, lower q after (§16.6, RFC 3261 §16.2)."""
+        """Fork to every contact: equal q in parallel, lower q after (§16.6, RFC 3261 §16.2).
+        A binding with a Path (RFC 3327) is reached through its first hop; one without, at
+        the address its REGISTER came from."""
         groups = sorted({b.q for b in bindings}, reverse=True)
-        return [
-            Target(
-                b.contact,
-                peer_of(b),
-                q=b.q,
-                group=groups.index(b.q),
-                route=b.path,
+        targets = []
+        for b in bindings:
+            route = self._beyond_us(b.path)
+            peer = self._first_hop(route[0]) if route else None
+            targets.append(
+                Target(b.contact, peer or peer_of(b), q=b.q, group=groups.index(b.q), route=route)
             )
-            for b in bindings
-        ]
+        return targets
+
+    def _beyond_us(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """A binding's Path without this node at its head: a phone whose connection this
+        node holds is reached directly."""
+        if not path:
+            return path
+        ours = self._ours.get(path[0])
+        if ours is None:
+            try:
+                ours = self.local.is_ours(parse_name_addr(path[0]).uri)
+            except ParseError:
+                ours = False
+            if len(self._ours) < 64:  # the nodes' own entries: a handful
+                self._ours[path[0]] = ours
+        return path[1:] if ours else path
+
+    def _first_hop(self, route: str) -> Peer | None:
+        """Where a request goes whose Route set begins with `route` (§16.12)."""
+        try:
+            uri = parse_name_addr(route).uri
+        except ParseError:
+            return None
+        return self.next_hop(uri) if isinstance(uri, SipURI) else None
+
+    def _relay(self, request: Request) -> Routing | Response:
+        """A call a sibling worker routed to a phone whose connection this node holds: on to
+        that connection, recorded by the sibling, not here."""
+        binding = self.location.find_contact(request.uri)
+        if binding is None or binding.node != self.node:
+            return make_response(request, 480, "Not registered here", to_tag=new_tag())
+        number = binding.line_number
+        return Routing(
+            [Target(request.uri, peer_of(binding))],
+            dialed=number,
+            number=number,
+            route=f"line {number}",
+            recorded=False,
+        )
+
+    def _local(self, host: str) -> bool:
+        return host.strip("[]").lower() in self.local.aliases
 
     def _trunk_targets(self, trunk: TrunkTarget, number: str) -> list[Target]:
         targets = []

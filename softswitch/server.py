@@ -71,6 +71,7 @@ class Softswitch:
         *,
         expiry_sweep: float = EXPIRY_SWEEP_SECONDS,
         shared_port: int | None = None,
+        siblings: frozenset[int] = frozenset(),
     ) -> None:
         self.settings = settings
         self.expiry_sweep = expiry_sweep
@@ -116,8 +117,10 @@ class Softswitch:
         self.dialplan_version: int | None = None
         self.recorder = CallRecorder(store, settings.node)
         self.listening: list[Listening] = []
-        # a worker process: the port it shares with the other workers, besides its own
+        # a worker process: the port it shares with the other workers, besides its own, and
+        # the other workers' own ports
         self.shared_port = shared_port
+        self.siblings = siblings
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopped = False
@@ -141,6 +144,7 @@ class Softswitch:
         *,
         expiry_sweep: float = EXPIRY_SWEEP_SECONDS,
         shared_port: int | None = None,
+        siblings: frozenset[int] = frozenset(),
     ) -> Softswitch:
         store = await Store.open(database_url, node=settings.node)
         try:
@@ -148,7 +152,9 @@ class Softswitch:
         except Exception:
             await store.close()
             raise
-        return cls(settings, store, expiry_sweep=expiry_sweep, shared_port=shared_port)
+        return cls(
+            settings, store, expiry_sweep=expiry_sweep, shared_port=shared_port, siblings=siblings
+        )
 
     async def start(self) -> None:
         now = time.time()
@@ -180,7 +186,10 @@ class Softswitch:
             lookup_ha1=self.credentials.lookup,
             local=local,
             node=self.settings.node,
+            siblings=self.siblings,
         )
+        if self.siblings:  # a phone on a connection this worker holds: the others route here
+            self.registrar.flow_route = local.record_route("udp")
         await self.store.listen_dialplan(self._dialplan_changed)
         await self.store.listen_exchanges(self._exchange_changed)
         await self._load_dialplan()
@@ -564,12 +573,19 @@ def install_event_loop_policy() -> None:
 
 
 async def serve(
-    settings: Settings, *, demo: bool = False, shared_port: int | None = None, name: str = ""
+    settings: Settings,
+    *,
+    demo: bool = False,
+    shared_port: int | None = None,
+    siblings: frozenset[int] = frozenset(),
+    name: str = "",
 ) -> None:
     """Run one node until SIGINT or SIGTERM. `shared_port` and `name`: a worker process of
     `softswitch serve --workers N` (softswitch/workers.py), which says who it is first."""
     database_url = await asyncio.to_thread(resolve_database_url, settings)
-    switch = await Softswitch.open(settings, database_url, shared_port=shared_port)
+    switch = await Softswitch.open(
+        settings, database_url, shared_port=shared_port, siblings=siblings
+    )
     collector = CollectorSchedule()
     who = f"{name}: " if name else ""
     try:

@@ -96,7 +96,7 @@ class WorkerPool:
         }
         process = self._context.Process(
             target=_worker,
-            args=(values, settings.sip_port, index),
+            args=(values, settings.sip_port, index, settings.workers),
             name=f"softswitch worker {index}",
         )
         process.start()
@@ -134,7 +134,7 @@ class WorkerPool:
                 process.join()
 
 
-def _worker(values: dict[str, Any], shared_port: int, index: int) -> None:
+def _worker(values: dict[str, Any], shared_port: int, index: int, count: int) -> None:
     """A worker process: one node, on its own port and the shared one."""
     from .server import install_event_loop_policy, serve
 
@@ -142,4 +142,6 @@ def _worker(values: dict[str, Any], shared_port: int, index: int) -> None:
     configure_logging(settings)
     install_event_loop_policy()
     name = f"worker {index} (pid {os.getpid()})"
-    asyncio.run(serve(settings, shared_port=shared_port, name=name))
+    workers = range(shared_port + 1, shared_port + 1 + count)
+    siblings = frozenset(port for port in workers if port != settings.sip_port)
+    asyncio.run(serve(settings, shared_port=shared_port, siblings=siblings, name=name))

@@ -75,6 +75,7 @@ class Routing:
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
     response: Response | None = None  # the final answer instead of targets (a reject)
     queue: object | None = None  # an operator queue takes the call instead (dialplan `queue`)
+    recorded: bool = True  # False: another node of ours routed the call and records it
 
 
 class CallRouter(Protocol):
@@ -205,6 +206,7 @@ class ProxyCore:
             return
         if request.method == "INVITE":
             self._respond(tx, make_response(request, 100))
+        if request.method == "INVITE" and routing.recorded:
             self.observer.call_started(
                 request.call_id,
                 admission.caller,

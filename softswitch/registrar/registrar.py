@@ -64,6 +64,9 @@ class Registrar:
         self.lookup_ha1 = lookup_ha1
         self.write_bindings = write_bindings
         self.node = node
+        # The Route to this node, put in front of the Path of a registration that came over a
+        # connection: a sibling worker reaches the phone through the connection this one holds.
+        self.flow_route: str | None = None
         self.policy = policy or RegistrarPolicy()
         self._line_locks: dict[str, asyncio.Lock] = {}
 
@@ -210,9 +213,15 @@ class Registrar:
             instance_id=instance.strip('"') if instance else None,
             reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
             user_agent=None if user_agent is None else shared_text(user_agent),
-            path=tuple(request.header_values("path")),
+            path=self._path(request, peer),
             node=self.node,
         )
+
+    def _path(self, request: Request, peer: Peer) -> tuple[str, ...]:
+        path = tuple(request.header_values("path"))
+        if peer.reliable and self.flow_route is not None:
+            return (self.flow_route, *path)
+        return path
 
     async def _commit(self, line: str, upserts: list[Binding], removals: list[str]) -> None:
         removals = [c for c in dict.fromkeys(removals) if all(b.contact != c for b in upserts)]

@@ -181,24 +181,36 @@ async def test_two_workers_share_the_port_call_across_and_one_killed_starts_agai
     assert workers.log.read_text().count("stopping") == 3  # the workers and the parent
 
 
-async def test_a_phone_on_a_connection_another_worker_holds_is_not_reachable_here(
-    workers: Workers, phone_agent_factory: Any
+async def test_a_phone_on_a_connection_one_worker_holds_is_called_through_another(
+    workers: Workers, phone_agent_factory: Any, fresh_database_url: str
 ) -> None:
-    """Carol registers over TCP through worker 2, which alone holds her connection: worker 2
-    calls her on it; worker 1 answers 480 at once rather than connect to her source port."""
+    """Carol registers over TCP through worker 2, which alone holds her connection. Worker 2
+    calls her on it; a call worker 1 routes goes to worker 2 first (the Route stored in her
+    binding's Path), which relays it on her connection and leaves the record to worker 1."""
     port = workers.port
     alice = await phone(phone_agent_factory, "alice", "5551001", "one-secret", port + 1)
     carol = await phone(phone_agent_factory, "carol", "5551003", "3-secret", port + 2, "tcp")
     await asyncio.sleep(0.3)  # her binding reaches worker 1 by NOTIFY
-    routes = await call_and_hang_up(alice, carol, port + 2, "5551003")
-    assert routes == [
+    direct = [
         f"<sip:127.0.0.1:{port + 2};transport=tcp;lr>",
         f"<sip:127.0.0.1:{port + 2};transport=udp;lr>",
     ]
-    (invite,) = carol.sip_messages("rx", method="INVITE")
-    assert invite["transport"] == "tcp"
-
-    call = await alice.aio.call("alice", f"sip:5551003@127.0.0.1:{port + 1}")
-    ended = await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
-    assert ended["code"] == 480, ended
+    assert await call_and_hang_up(alice, carol, port + 2, "5551003") == direct
+    relayed = await call_and_hang_up(alice, carol, port + 1, "5551003")
+    assert relayed == [*direct, f"<sip:127.0.0.1:{port + 1};transport=udp;lr>"]
+    assert [m["transport"] for m in carol.sip_messages("rx", method="INVITE")] == ["tcp", "tcp"]
     assert "connect failed" not in workers.log.read_text()
+
+    # one record per call, by the worker that routed it
+    store = await Store.open(fresh_database_url)
+    try:
+        deadline = time.monotonic() + 10
+        while len(await store.list_cdrs(line="5551003")) < 2:
+            assert time.monotonic() < deadline, "the call records were not written"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)  # a record of the relay would have been written by now too
+        records = await store.list_cdrs(line="5551003")
+    finally:
+        await store.close()
+    assert sorted(r.node for r in records) == ["node-w-1", "node-w-2"]
+    assert all(r.disposition == "answered" for r in records)
