@@ -240,6 +240,8 @@ class Softswitch:
             self._load_timer.cancel()
         if self._reloader is not None:
             self._reloader.cancel()
+        if self._binding_reader is not None:
+            self._binding_reader.cancel()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -580,8 +582,9 @@ async def serve(
     siblings: frozenset[int] = frozenset(),
     name: str = "",
 ) -> None:
-    """Run one node until SIGINT or SIGTERM. `shared_port` and `name`: a worker process of
-    `softswitch serve --workers N` (softswitch/workers.py), which says who it is first."""
+    """Run one node until SIGINT or SIGTERM. `shared_port`, `siblings` and `name`: a worker
+    process of `softswitch serve --workers N` (softswitch/workers.py), which says who it is
+    first."""
     database_url = await asyncio.to_thread(resolve_database_url, settings)
     switch = await Softswitch.open(
         settings, database_url, shared_port=shared_port, siblings=siblings
