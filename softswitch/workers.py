@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -33,6 +34,7 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 RESTART_DELAY = 5.0  # before starting again a worker that died this soon after its start
+GIVE_UP_AFTER = 3  # quick deaths in a row: the worker cannot start (a port taken, say)
 STOP_TIMEOUT = 15.0  # for a worker to stop by itself before it is killed
 
 
@@ -55,11 +57,18 @@ def run_workers(settings: Settings, *, demo: bool = False) -> int:
         signal.signal(signum, stop)
     pool.start()
     print(f"{settings.workers} workers on port {settings.sip_port}", flush=True)
-    while not stopping.wait(0.5):
-        pool.start_again_the_dead()
+    failing: int | None = None
+    while failing is None and not stopping.wait(0.5):
+        failing = pool.start_again_the_dead()
     print("stopping", flush=True)
     pool.stop()
+    if failing is not None:
+        raise WorkerError(f"worker {failing} failed {GIVE_UP_AFTER} times as it started")
     return 0
+
+
+class WorkerError(ConfigError):
+    """A worker cannot run; the message is one line (its own error is in the log above)."""
 
 
 async def _prepare(settings: Settings, database_url: str, demo: bool) -> list[str]:
@@ -82,6 +91,7 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[int, tuple[BaseProcess, float]] = {}  # index: (process, started)
         self._not_before: dict[int, float] = {}
+        self._quick_deaths: dict[int, int] = {}
 
     def start(self) -> None:
         for index in range(1, self.settings.workers + 1):
@@ -102,23 +112,30 @@ class WorkerPool:
         process.start()
         self._workers[index] = (process, time.monotonic())
 
-    def start_again_the_dead(self) -> None:
+    def start_again_the_dead(self) -> int | None:
+        """Start again the workers that ended; the index of one that keeps dying as it
+        starts, to give up on."""
         now = time.monotonic()
         for index, (process, started) in list(self._workers.items()):
             if process.is_alive():
                 continue
             if index not in self._not_before:
+                quick = now - started < RESTART_DELAY
+                deaths = self._quick_deaths.get(index, 0) + 1 if quick else 0
+                self._quick_deaths[index] = deaths
+                if deaths >= GIVE_UP_AFTER:
+                    return index
                 log.warning(
                     "worker %d (pid %s) ended with exit code %s; starting it again",
                     index,
                     process.pid,
                     process.exitcode,
                 )
-                quick = now - started < RESTART_DELAY
                 self._not_before[index] = now + (RESTART_DELAY if quick else 0.0)
             if now >= self._not_before[index]:
                 del self._not_before[index]
                 self._start(index)
+        return None
 
     def stop(self) -> None:
         """SIGTERM to every worker (each stops as a node does), SIGKILL to any still up."""
@@ -144,4 +161,8 @@ def _worker(values: dict[str, Any], shared_port: int, index: int, count: int) ->
     name = f"worker {index} (pid {os.getpid()})"
     workers = range(shared_port + 1, shared_port + 1 + count)
     siblings = frozenset(port for port in workers if port != settings.sip_port)
-    asyncio.run(serve(settings, shared_port=shared_port, siblings=siblings, name=name))
+    try:
+        asyncio.run(serve(settings, shared_port=shared_port, siblings=siblings, name=name))
+    except Exception as exc:  # one line, as the command reports its errors
+        log.error("%s: %s", name, " ".join(str(exc).split()) or type(exc).__name__)
+        sys.exit(1)

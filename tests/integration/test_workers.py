@@ -214,3 +214,28 @@ async def test_a_phone_on_a_connection_one_worker_holds_is_called_through_anothe
         await store.close()
     assert sorted(r.node for r in records) == ["node-w-1", "node-w-2"]
     assert all(r.disposition == "answered" for r in records)
+
+
+async def test_a_worker_that_cannot_start_is_a_one_line_error(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """Worker 1's own port is taken: it fails as it starts, is started again twice, and then
+    the command gives up with one line saying so, exit code 1, and stops worker 2."""
+    port = free_ports(3)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind(("127.0.0.1", port + 1))
+        process, log = await serve_process(
+            fresh_database_url, tmp_path, port, "node-w", "--workers", "2"
+        )
+        try:
+            code = await asyncio.wait_for(process.wait(), timeout=60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    output = log.read_text()
+    assert code == 1, output
+    assert "softswitch: error: worker 1 failed 3 times as it started\n" in output
+    assert output.count(f"could not bind to local_addr ('127.0.0.1', {port + 1})") == 3
+    assert "Traceback" not in output
+    assert re.search(r"worker 2 \(pid \d+\): stopping", output), output
