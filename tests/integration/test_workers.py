@@ -143,7 +143,7 @@ async def test_two_workers_share_the_port_call_across_and_one_killed_starts_agai
     # other's binding from the database
     alice = await phone(phone_agent_factory, "alice", "5551001", "one-secret", port + 1)
     bob = await phone(phone_agent_factory, "bob", "5551002", "two-secret", port + 2)
-    await asyncio.sleep(0.3)  # bob's binding reaches worker 1 by NOTIFY, in milliseconds
+    await asyncio.sleep(1.0)  # bob's binding reaches worker 1 by NOTIFY, in milliseconds
 
     routes = await call_and_hang_up(alice, bob, port + 1)
     assert routes == [f"<sip:127.0.0.1:{port + 1};transport=udp;lr>"]
@@ -167,7 +167,7 @@ async def test_two_workers_share_the_port_call_across_and_one_killed_starts_agai
     # bob unregisters through worker 2: worker 1 forgets him too
     await bob.aio.unregister("bob")
     await bob.aio.wait_event("reg_state", account="bob", predicate=lambda e: not e["active"])
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1.0)
     call = await alice.aio.call("alice", f"sip:5551002@127.0.0.1:{port + 1}")
     ended = await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=10)
     assert ended["code"] == 480, ended
@@ -190,7 +190,7 @@ async def test_a_phone_on_a_connection_one_worker_holds_is_called_through_anothe
     port = workers.port
     alice = await phone(phone_agent_factory, "alice", "5551001", "one-secret", port + 1)
     carol = await phone(phone_agent_factory, "carol", "5551003", "3-secret", port + 2, "tcp")
-    await asyncio.sleep(0.3)  # her binding reaches worker 1 by NOTIFY
+    await asyncio.sleep(1.0)  # her binding reaches worker 1 by NOTIFY
     direct = [
         f"<sip:127.0.0.1:{port + 2};transport=tcp;lr>",
         f"<sip:127.0.0.1:{port + 2};transport=udp;lr>",
