@@ -14,6 +14,11 @@ go and our To tag are written down (`HeldInviteKeeper`, table `held_invites`). A
 
 Each entry that cannot go on ends failed with a call record; an entry whose INVITE was never
 written down cannot be answered at all, and is only marked failed.
+
+A node also stands in for the nodes it ran as before, when they no longer run
+(`take_over_held_calls`): run alone after `--workers N`, it answers the callers its workers
+held; worker 1 answers those of the node run alone and of workers above N. Otherwise their
+callers would stay in the queue with nobody to answer them.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ __all__ = [
     "HeldInviteKeeper",
     "QueueRecovery",
     "Recovered",
+    "replaced_nodes",
+    "take_over_held_calls",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,45 @@ _DIALOG_IDENTITY = (
 )
 # How long `close` waits for the writes still queued.
 DRAIN_TIMEOUT = 5.0
+
+
+def replaced_nodes(node: str, worker: tuple[int, int] | None = None) -> Callable[[str], bool]:
+    """Which other nodes `node` stands in for: run alone, its workers (`<node>-<i>`); as
+    worker `index` of `count` (`worker`), for worker 1 only, the node run alone and the
+    workers above `count`; for the others, none."""
+    if worker is None:
+        prefix = f"{node}-"
+        return lambda other: other.startswith(prefix) and other[len(prefix) :].isdigit()
+    index, count = worker
+    base = node.rsplit("-", 1)[0]
+    if index != 1:
+        return lambda other: False
+
+    def retired(other: str) -> bool:
+        if other == base:
+            return True
+        number = other[len(base) + 1 :] if other.startswith(f"{base}-") else ""
+        return number.isdigit() and int(number) > count
+
+    return retired
+
+
+async def take_over_held_calls(
+    store: Store, node: str, replaces: Callable[[str], bool]
+) -> dict[str, int]:
+    """Move to `node` the held callers of the nodes it `replaces` that are not running, before
+    its recovery answers them; {node: callers moved}. A node still running keeps its own."""
+    moved: dict[str, int] = {}
+    for other in await store.holding_nodes():
+        if other == node or not replaces(other):
+            continue
+        count = await store.hand_over_held_calls(other, node)
+        if count is None:
+            log.info("node %s is running: its queued calls stay with it", other)
+            continue
+        moved[other] = count
+        log.warning("taking over the queued calls of node %s, which is not running", other)
+    return moved
 
 
 class HeldInviteKeeper:

@@ -23,7 +23,13 @@ from .overload import SAMPLE_INTERVAL, AdmissionControl, RefusalTally, ThreadOcc
 from .proxy import LocalAddress, ProxyCore
 from .proxy.records import CallNotes, CallRecorder
 from .queue import QueueService
-from .recovery import HeldInviteKeeper, QueueRecovery, Recovered
+from .recovery import (
+    HeldInviteKeeper,
+    QueueRecovery,
+    Recovered,
+    replaced_nodes,
+    take_over_held_calls,
+)
 from .registrar import LineCredentials, LocationService, Registrar, RegistrarPolicy
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
@@ -72,10 +78,15 @@ class Softswitch:
         expiry_sweep: float = EXPIRY_SWEEP_SECONDS,
         shared_port: int | None = None,
         siblings: frozenset[int] = frozenset(),
+        worker: tuple[int, int] | None = None,
     ) -> None:
+        """`shared_port`, `siblings`, `worker` (its index and the count): a worker process of
+        `softswitch serve --workers N` (softswitch/workers.py)."""
         self.settings = settings
         self.expiry_sweep = expiry_sweep
         self.store = store
+        self.replaces = replaced_nodes(settings.node, worker)
+        self.taken_over: dict[str, int] = {}
         self.location = LocationService()
         self.credentials = LineCredentials()
         self.authenticator = DigestAuthenticator(
@@ -145,6 +156,7 @@ class Softswitch:
         expiry_sweep: float = EXPIRY_SWEEP_SECONDS,
         shared_port: int | None = None,
         siblings: frozenset[int] = frozenset(),
+        worker: tuple[int, int] | None = None,
     ) -> Softswitch:
         store = await Store.open(database_url, node=settings.node)
         try:
@@ -153,7 +165,12 @@ class Softswitch:
             await store.close()
             raise
         return cls(
-            settings, store, expiry_sweep=expiry_sweep, shared_port=shared_port, siblings=siblings
+            settings,
+            store,
+            expiry_sweep=expiry_sweep,
+            shared_port=shared_port,
+            siblings=siblings,
+            worker=worker,
         )
 
     async def start(self) -> None:
@@ -196,6 +213,8 @@ class Softswitch:
         await self.reload_network(lines)
         self.proxy = ProxyCore(self.endpoint, local, self.calls, observer=self.recorder)
         self.endpoint.ack_relay = self.proxy.relay_ack
+        # callers held by the nodes this one ran as before, now stopped: answered below too
+        self.taken_over = await take_over_held_calls(self.store, self.settings.node, self.replaces)
         self.queue_service = QueueService(self.store, self.settings.node)
         await self.queue_service.start()
         self.queue_legs = QueueLegs(
@@ -580,14 +599,15 @@ async def serve(
     demo: bool = False,
     shared_port: int | None = None,
     siblings: frozenset[int] = frozenset(),
+    worker: tuple[int, int] | None = None,
     name: str = "",
 ) -> None:
-    """Run one node until SIGINT or SIGTERM. `shared_port`, `siblings` and `name`: a worker
-    process of `softswitch serve --workers N` (softswitch/workers.py), which says who it is
-    first."""
+    """Run one node until SIGINT or SIGTERM. `shared_port`, `siblings`, `worker` and `name`:
+    a worker process of `softswitch serve --workers N` (softswitch/workers.py), which says who
+    it is first."""
     database_url = await asyncio.to_thread(resolve_database_url, settings)
     switch = await Softswitch.open(
-        settings, database_url, shared_port=shared_port, siblings=siblings
+        settings, database_url, shared_port=shared_port, siblings=siblings, worker=worker
     )
     collector = CollectorSchedule()
     who = f"{name}: " if name else ""

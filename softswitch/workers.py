@@ -11,7 +11,9 @@ as between machines. Worker 1 serves the operator console.
 
 This process prepares the database (embedded server, migrations, the demo network), starts
 the workers, starts again one that dies (its held callers are then answered as after any
-restart of a node), and stops them all on SIGINT or SIGTERM.
+restart of a node), and stops them all on SIGINT or SIGTERM. Callers held by nodes that no
+longer run (the node run alone before, or workers above N) are answered by worker 1
+(softswitch/recovery.py).
 """
 
 from __future__ import annotations
@@ -162,7 +164,15 @@ def _worker(values: dict[str, Any], shared_port: int, index: int, count: int) ->
     workers = range(shared_port + 1, shared_port + 1 + count)
     siblings = frozenset(port for port in workers if port != settings.sip_port)
     try:
-        asyncio.run(serve(settings, shared_port=shared_port, siblings=siblings, name=name))
+        asyncio.run(
+            serve(
+                settings,
+                shared_port=shared_port,
+                siblings=siblings,
+                worker=(index, count),
+                name=name,
+            )
+        )
     except Exception as exc:  # one line, as the command reports its errors
         log.error("%s: %s", name, " ".join(str(exc).split()) or type(exc).__name__)
         sys.exit(1)

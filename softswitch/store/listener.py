@@ -39,18 +39,27 @@ QUEUE_CHANNEL = "softswitch_queue"
 
 Callback = Callable[[str], Awaitable[None] | None]
 Resync = Callable[[], Awaitable[None] | None]
+OnConnect = Callable[[asyncpg.Connection], Awaitable[None]]
 
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 class Listener:
     def __init__(
-        self, url: str, channel: str, callback: Callback, on_resync: Resync | None = None
+        self,
+        url: str,
+        channel: str,
+        callback: Callback,
+        on_resync: Resync | None = None,
+        on_connect: OnConnect | None = None,
     ) -> None:
+        """`on_connect`: run on each new connection before it listens (what the connection
+        holds for as long as it lives: a session lock, say)."""
         self._url = url
         self._channel = channel
         self._callback = callback
         self._on_resync = on_resync
+        self._on_connect = on_connect
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
@@ -74,6 +83,8 @@ class Listener:
     async def _connect(self) -> None:
         conn = await asyncpg.connect(self._url)
         try:
+            if self._on_connect is not None:
+                await self._on_connect(conn)
             await conn.add_listener(self._channel, self._notified)
         except BaseException:
             await conn.close()

@@ -482,6 +482,54 @@ async def list_held(pool: asyncpg.Pool, node: str) -> list[HeldInvite]:
     ]
 
 
+# A serving node holds this lock, shared, for as long as it runs (on a connection of its own,
+# `announce_node`): a node whose lock can be taken outright has stopped.
+_PRESENCE_KEY = "hashtextextended('softswitch node ' || $1, 0)"
+
+
+async def announce_node(conn: asyncpg.Connection, node: str) -> None:
+    """Hold `node`'s presence lock for as long as `conn` is open."""
+    await conn.execute(f"SELECT pg_advisory_lock_shared({_PRESENCE_KEY})", node)
+
+
+async def holding_nodes(pool: asyncpg.Pool) -> list[str]:
+    """The nodes that hold a caller's INVITE or a live queue entry."""
+    rows = await pool.fetch(
+        "SELECT node FROM held_invites UNION SELECT node FROM queue_calls WHERE ended_at IS NULL"
+    )
+    return sorted(row["node"] for row in rows)
+
+
+async def hand_over_held(pool: asyncpg.Pool, from_node: str, to_node: str) -> int | None:
+    """Give `to_node` the held INVITEs and live queue entries of `from_node` when that node is
+    not running; how many held INVITEs moved, or None if `from_node` runs. The presence lock,
+    taken here until the commit, keeps `from_node` from starting meanwhile."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval(f"SELECT pg_try_advisory_xact_lock({_PRESENCE_KEY})", from_node):
+            return None
+        moved = await conn.fetch(
+            """
+            UPDATE held_invites AS h SET node = $2
+            WHERE node = $1 AND NOT EXISTS (
+                SELECT 1 FROM held_invites AS o WHERE o.node = $2 AND o.call_id = h.call_id)
+            RETURNING call_id
+            """,
+            from_node,
+            to_node,
+        )
+        call_ids = [row["call_id"] for row in moved]
+        await conn.execute(
+            """
+            UPDATE queue_calls SET node = $2, revision = revision + 1
+            WHERE node = $1 AND (ended_at IS NULL OR call_id = ANY($3::text[]))
+            """,
+            from_node,
+            to_node,
+            call_ids,
+        )
+        return len(call_ids)
+
+
 class _Rollback(Exception):
     """Raised inside a transaction to undo it, carrying what to return."""
 

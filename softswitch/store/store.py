@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -31,6 +32,7 @@ from .listener import (
     QUEUE_CHANNEL,
     Callback,
     Listener,
+    OnConnect,
     Resync,
 )
 from .migrate import Migration, apply_migrations
@@ -109,9 +111,10 @@ def redact_url(url: str) -> str:
 class Store:
     """PostgreSQL behind typed methods. Open with `await Store.open(url)`."""
 
-    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, node: str | None = None) -> None:
         self._pool = pool
         self._url = url
+        self.node = node  # the serving node whose store this is (`open`)
         self._writer = BindingWriter(pool)
         self._cdr_writer = CdrWriter(pool)
         self._listeners: list[Listener] = []
@@ -141,7 +144,7 @@ class Store:
             raise DatabaseUnavailableError(
                 f"cannot connect to the database at {redact_url(url)}: {_first_line(exc)}"
             ) from exc
-        store = cls(pool, url)
+        store = cls(pool, url, node)
         store._writer.start()
         store._cdr_writer.start()
         return store
@@ -359,8 +362,11 @@ class Store:
     async def listen_bindings(self, callback: Callback, *, on_resync: Resync | None = None) -> None:
         """Call `callback("<node> <line>")` for each binding added, refreshed or removed, by
         any process: `<node>` is the node that wrote it (`Store.open`), empty for a writer
-        that is not a node. Delivery as for `listen_lines`."""
-        await self._listen(BINDINGS_CHANNEL, callback, on_resync)
+        that is not a node. Delivery as for `listen_lines`. The connection also holds the
+        node's presence lock for as long as it lives (`hand_over_held_calls`)."""
+        node = self.node
+        announce = None if node is None else partial(queue_calls.announce_node, node=node)
+        await self._listen(BINDINGS_CHANNEL, callback, on_resync, announce)
 
     async def listen_exchanges(
         self, callback: Callback, *, on_resync: Resync | None = None
@@ -701,6 +707,17 @@ class Store:
         with _database_errors():
             return await queue_calls.list_held(self._pool, node)
 
+    async def holding_nodes(self) -> list[str]:
+        """The nodes that hold a caller's INVITE or a live queue entry."""
+        with _database_errors():
+            return await queue_calls.holding_nodes(self._pool)
+
+    async def hand_over_held_calls(self, from_node: str, to_node: str) -> int | None:
+        """Give `to_node` the held INVITEs and live queue entries of `from_node`, if that node
+        is not running (None if it is); how many held INVITEs moved."""
+        with _database_errors():
+            return await queue_calls.hand_over_held(self._pool, from_node, to_node)
+
     async def listen_queue(
         self, callback: Callback, *, on_resync: Resync | None = None
     ) -> Callable[[], Awaitable[None]]:
@@ -719,8 +736,14 @@ class Store:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _listen(self, channel: str, callback: Callback, on_resync: Resync | None) -> Listener:
-        listener = Listener(self._url, channel, callback, on_resync)
+    async def _listen(
+        self,
+        channel: str,
+        callback: Callback,
+        on_resync: Resync | None,
+        on_connect: OnConnect | None = None,
+    ) -> Listener:
+        listener = Listener(self._url, channel, callback, on_resync, on_connect)
         try:
             await listener.start()
         except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:

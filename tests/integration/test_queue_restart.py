@@ -48,8 +48,10 @@ class KilledNode:
         self.log = log
 
     @classmethod
-    async def start(cls, database_url: str, port: int, tmp_path: Path) -> KilledNode:
-        process, out = await serve_process(database_url, tmp_path, port, NODE)
+    async def start(
+        cls, database_url: str, port: int, tmp_path: Path, node: str = NODE
+    ) -> KilledNode:
+        process, out = await serve_process(database_url, tmp_path, port, node)
         node = cls(process, port, out)
         cls.started.append(node)
         deadline = time.monotonic() + 60
@@ -112,17 +114,17 @@ def queued_tags(agent: PhoneAgent) -> list[str]:
 
 
 async def queue_caller(
-    store: Store, factory: Any, tmp_path: Path, fresh_database_url: str
+    store: Store, factory: Any, tmp_path: Path, fresh_database_url: str, name: str = NODE
 ) -> tuple[KilledNode, PhoneAgent, str]:
-    """A node in its own process, and a caller waiting in its queue for 5553001."""
-    node = await KilledNode.start(fresh_database_url, free_udp_port(), tmp_path)
+    """A node `name` in its own process, and a caller waiting in its queue for 5553001."""
+    node = await KilledNode.start(fresh_database_url, free_udp_port(), tmp_path, name)
     caller = await phone(factory, "caller", "5551001", "one-secret", node.port)
     call = await caller.aio.call("caller", f"sip:5553001@127.0.0.1:{node.port}")
     await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
 
     async def written_down() -> bool:
         live = await store.list_queue_calls()
-        held = await store.list_held_invites(NODE)
+        held = await store.list_held_invites(name)
         return len(live) == 1 and len(held) == 1
 
     deadline = time.monotonic() + 5
@@ -132,8 +134,10 @@ async def queue_caller(
     return node, caller, call
 
 
-async def restarted(tmp_path: Path, database_url: str, port: int) -> Softswitch:
-    switch = await Softswitch.open(switch_settings(tmp_path, sip_port=port), database_url)
+async def restarted(tmp_path: Path, database_url: str, port: int, node: str = NODE) -> Softswitch:
+    switch = await Softswitch.open(
+        switch_settings(tmp_path, sip_port=port, node=node), database_url
+    )
     await switch.start()
     return switch
 
@@ -211,6 +215,62 @@ async def test_a_caller_held_again_after_a_kill_can_still_hang_up(
         await second.store.flush()
         (record,) = await second.store.list_cdrs(line="5553001")
         assert record.disposition == "abandoned in queue" and record.status == 487
+    finally:
+        await second.stop()
+        await node.close()
+
+
+async def test_a_node_run_alone_answers_the_callers_its_stopped_worker_held(
+    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """Worker 2 of `serve --workers N` (node `node-a-2`) holds a caller and dies; the node is
+    then run alone. It takes the caller over, holds it again, and the caller can hang up."""
+    node, caller, call = await queue_caller(
+        board_store, phone_agent_factory, tmp_path, fresh_database_url, name=f"{NODE}-2"
+    )
+    (first_tag,) = queued_tags(caller)
+    await node.kill()
+    second = await restarted(tmp_path, fresh_database_url, node.port)
+    try:
+        assert second.taken_over == {f"{NODE}-2": 1}
+        await wait_until(lambda: len(queued_tags(caller)) == 2)
+        assert queued_tags(caller) == [first_tag, first_tag]
+        assert second.queue_service is not None
+        (entry,) = second.queue_service.waiting()
+        assert (entry.state.value, entry.node) == ("waiting", NODE)
+        assert second.recovered.held_again == [entry.call_id]
+        assert await second.store.list_held_invites(f"{NODE}-2") == []
+        assert [held.held.call_id for held in await second.store.list_held_invites(NODE)] == [
+            entry.call_id
+        ]
+
+        await caller.aio.hangup(call)
+        ended = await caller.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+        assert ended["code"] == 487
+        await wait_until(lambda: second.queue_service.calls() == [])  # type: ignore[union-attr]
+        (row,) = await second.store.list_queue_calls(live=False)
+        assert (row.state, row.node) == ("abandoned", NODE)
+    finally:
+        await second.stop()
+        await node.close()
+
+
+async def test_a_running_node_keeps_its_queued_callers(
+    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """A node named like one of this node's workers, but running: nothing is taken from it."""
+    node, caller, call = await queue_caller(
+        board_store, phone_agent_factory, tmp_path, fresh_database_url, name=f"{NODE}-2"
+    )
+    second = await restarted(tmp_path, fresh_database_url, free_udp_port())
+    try:
+        assert second.taken_over == {}
+        assert second.recovered.held_again == [] and second.recovered.unanswerable == []
+        (entry,) = await second.store.list_queue_calls()
+        assert (entry.state, entry.node) == ("waiting", f"{NODE}-2")
+        assert len(await second.store.list_held_invites(f"{NODE}-2")) == 1
+        assert len(queued_tags(caller)) == 1
+        assert not caller.events("call_state", call=call, state="DISCONNECTED")
     finally:
         await second.stop()
         await node.close()
