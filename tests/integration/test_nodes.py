@@ -1,6 +1,7 @@
 """Two nodes on one database, as on two machines: a phone registered through one is called
 through the other (the bindings reach every node by NOTIFY), except a phone on a TCP
-connection, which only the node holding the connection can reach. Real pjsua2 phones, real
+connection, which only the node holding the connection can reach; a node that was not
+listening when a binding changed reads them all when it listens again. Real pjsua2 phones, real
 PostgreSQL."""
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from softswitch.server import Softswitch
+from softswitch.store import listener
 
-from .calling import dial, registered
+from .calling import dial, registered, wait_until
 from .conftest import provision, switch_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
@@ -60,3 +63,51 @@ async def test_a_phone_registered_through_one_node_is_called_through_the_other(
     assert ended["code"] == 480, ended
     assert carol.sip_messages("rx", method="INVITE") == []
     assert switch.location.bindings("5551003")  # known, but not reachable from here
+
+
+# The advisory lock a running node holds (softswitch/store/queue_calls.py), as pg_locks shows it.
+PRESENCE_HOLDERS = """
+SELECT pid FROM pg_locks
+WHERE locktype = 'advisory' AND granted
+  AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('softswitch node ' || $1, 0)
+"""
+
+
+async def test_bindings_written_while_a_node_was_not_listening_reach_it_when_it_listens_again(
+    switch: Softswitch,
+    second: Softswitch,
+    phone_agent_factory: Any,
+    fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Node a's connection for the bindings channel is cut; bob registers through node b
+    while it is down, so the NOTIFY is lost. Once node a listens again it reads every binding,
+    calls reach bob through it, and it holds its presence lock again."""
+    monkeypatch.setattr(listener, "_RETRY_DELAYS", (2.0,))  # a window to register in
+    alice = await registered(phone_agent_factory, switch, "alice", "5551001", "one-secret")
+    conn = await asyncpg.connect(fresh_database_url)
+    try:
+        (holder,) = await conn.fetch(PRESENCE_HOLDERS, "node-a")
+        assert await conn.fetchval("SELECT pg_terminate_backend($1)", holder["pid"])
+        bob = await registered(
+            phone_agent_factory,
+            second,
+            "bob",
+            "5551002",
+            "two-secret",
+            auto_answer={"mode": "answer"},
+        )
+        await second.store.flush()
+        assert await conn.fetchval("SELECT count(*) FROM bindings WHERE line_number = '5551002'")
+        await asyncio.sleep(0.3)
+        assert switch.location.bindings("5551002") == []  # the NOTIFY went unheard
+        await wait_until(lambda: bool(switch.location.bindings("5551002")), timeout=10)
+        assert len(await conn.fetch(PRESENCE_HOLDERS, "node-a")) == 1
+    finally:
+        await conn.close()
+
+    call = await alice.aio.call("alice", dial(switch, "5551002"))
+    await alice.aio.wait_call_state(call, "CONFIRMED", timeout=10)
+    assert len(bob.sip_messages("rx", method="INVITE")) == 1
+    await alice.aio.hangup(call)
+    await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
