@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="None: an embedded PostgreSQL")
     realm: str = Field("softswitch", min_length=1)
     node: str = Field(default_factory=socket.gethostname, min_length=1)
+    take_over: str = Field(
+        "",
+        description="other nodes, comma-separated, whose held callers this node answers as it "
+        "starts when they are not running (a machine that took over another's address)",
+    )
     min_expires: int = Field(60, ge=1)
     max_expires: int = Field(3600, ge=1)
     default_expires: int = Field(3600, ge=1)
@@ -100,6 +105,10 @@ class Settings(BaseSettings):
         if not names or unknown:
             raise ValueError("digest_algorithms takes MD5 and SHA-256, most preferred first")
         return ",".join(dict.fromkeys(names))
+
+    @property
+    def take_over_nodes(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.take_over.split(",") if name.strip())
 
     @property
     def digest_algorithm_list(self) -> tuple[str, ...]:

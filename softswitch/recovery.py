@@ -17,8 +17,9 @@ written down cannot be answered at all, and is only marked failed.
 
 A node also stands in for the nodes it ran as before, when they no longer run
 (`take_over_held_calls`): run alone after `--workers N`, it answers the callers its workers
-held; worker 1 answers those of the node run alone and of workers above N. Otherwise their
-callers would stay in the queue with nobody to answer them.
+held; worker 1 answers those of the node run alone and of workers above N; and any node, those
+of the nodes its `take_over` setting names (a machine that took over another's address).
+Otherwise their callers would stay in the queue with nobody to answer them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 from .dialog import Dialog, HeldCall, QueueLegs
@@ -71,20 +72,26 @@ _DIALOG_IDENTITY = (
 DRAIN_TIMEOUT = 5.0
 
 
-def replaced_nodes(node: str, worker: tuple[int, int] | None = None) -> Callable[[str], bool]:
+def replaced_nodes(
+    node: str, worker: tuple[int, int] | None = None, named: Collection[str] = ()
+) -> Callable[[str], bool]:
     """Which other nodes `node` stands in for: run alone, its workers (`<node>-<i>`); as
     worker `index` of `count` (`worker`), for worker 1 only, the node run alone and the
-    workers above `count`; for the others, none."""
+    workers above `count`; for the others, none. Besides, the nodes `named` (the `take_over`
+    setting; for worker 1 only)."""
+    if worker is not None and worker[0] != 1:
+        return lambda other: False
+    named = frozenset(named)
     if worker is None:
         prefix = f"{node}-"
-        return lambda other: other.startswith(prefix) and other[len(prefix) :].isdigit()
-    index, count = worker
+        return lambda other: (
+            other in named or (other.startswith(prefix) and other[len(prefix) :].isdigit())
+        )
+    count = worker[1]
     base = node.rsplit("-", 1)[0]
-    if index != 1:
-        return lambda other: False
 
     def retired(other: str) -> bool:
-        if other == base:
+        if other == base or other in named:
             return True
         number = other[len(base) + 1 :] if other.startswith(f"{base}-") else ""
         return number.isdigit() and int(number) > count

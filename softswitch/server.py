@@ -85,7 +85,7 @@ class Softswitch:
         self.settings = settings
         self.expiry_sweep = expiry_sweep
         self.store = store
-        self.replaces = replaced_nodes(settings.node, worker)
+        self.replaces = replaced_nodes(settings.node, worker, settings.take_over_nodes)
         self.taken_over: dict[str, int] = {}
         self.location = LocationService()
         self.credentials = LineCredentials()

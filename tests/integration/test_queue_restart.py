@@ -134,9 +134,9 @@ async def queue_caller(
     return node, caller, call
 
 
-async def restarted(tmp_path: Path, database_url: str, port: int, node: str = NODE) -> Softswitch:
+async def restarted(tmp_path: Path, database_url: str, port: int, **settings: object) -> Softswitch:
     switch = await Softswitch.open(
-        switch_settings(tmp_path, sip_port=port, node=node), database_url
+        switch_settings(tmp_path, sip_port=port, **settings), database_url
     )
     await switch.start()
     return switch
@@ -220,26 +220,37 @@ async def test_a_caller_held_again_after_a_kill_can_still_hang_up(
         await node.close()
 
 
-async def test_a_node_run_alone_answers_the_callers_its_stopped_worker_held(
-    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+@pytest.mark.parametrize(
+    ("held_by", "take_over"),
+    [(f"{NODE}-2", ""), ("exchange-b", "exchange-b, exchange-c")],
+    ids=["its-worker", "named-in-take-over"],
+)
+async def test_a_node_answers_the_callers_a_node_it_stands_in_for_held(
+    board_store: Store,
+    fresh_database_url: str,
+    tmp_path: Path,
+    phone_agent_factory: Any,
+    held_by: str,
+    take_over: str,
 ) -> None:
-    """Worker 2 of `serve --workers N` (node `node-a-2`) holds a caller and dies; the node is
-    then run alone. It takes the caller over, holds it again, and the caller can hang up."""
+    """Worker 2 of `serve --workers N` (node `node-a-2`), or a node the `take_over` setting
+    names, holds a caller and dies; node-a starts. It takes the caller over, holds it again,
+    and the caller can hang up."""
     node, caller, call = await queue_caller(
-        board_store, phone_agent_factory, tmp_path, fresh_database_url, name=f"{NODE}-2"
+        board_store, phone_agent_factory, tmp_path, fresh_database_url, name=held_by
     )
     (first_tag,) = queued_tags(caller)
     await node.kill()
-    second = await restarted(tmp_path, fresh_database_url, node.port)
+    second = await restarted(tmp_path, fresh_database_url, node.port, take_over=take_over)
     try:
-        assert second.taken_over == {f"{NODE}-2": 1}
+        assert second.taken_over == {held_by: 1}
         await wait_until(lambda: len(queued_tags(caller)) == 2)
         assert queued_tags(caller) == [first_tag, first_tag]
         assert second.queue_service is not None
         (entry,) = second.queue_service.waiting()
         assert (entry.state.value, entry.node) == ("waiting", NODE)
         assert second.recovered.held_again == [entry.call_id]
-        assert await second.store.list_held_invites(f"{NODE}-2") == []
+        assert await second.store.list_held_invites(held_by) == []
         assert [held.held.call_id for held in await second.store.list_held_invites(NODE)] == [
             entry.call_id
         ]

@@ -28,3 +28,12 @@ def test_a_node_name_with_a_dash_of_its_own() -> None:
     replaces = replaced_nodes("cedar-falls-1", (1, 1))
     assert replaces("cedar-falls") and replaces("cedar-falls-2")
     assert not replaces("cedar") and not replaces("cedar-falls-1")
+
+
+def test_the_nodes_named_in_the_take_over_setting() -> None:
+    alone = replaced_nodes("ashford", named={"birchwood", "cedar"})
+    assert alone("birchwood") and alone("cedar") and alone("ashford-2")
+    assert not alone("dunmore") and not alone("birchwood-1")
+    first = replaced_nodes("ashford-1", (1, 2), named={"birchwood"})
+    assert first("birchwood") and first("ashford")
+    assert not replaced_nodes("ashford-2", (2, 2), named={"birchwood"})("birchwood")
