@@ -25,6 +25,27 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def free_media_port(host: str = "127.0.0.1") -> int:
+    """A UDP port that is free with the three above it: sipp binds its media port, the one
+    above for RTCP, and the next two for video, and fails the whole run if one is taken."""
+    while True:
+        base = free_udp_port(host)
+        if base % 2 or base > 65532:
+            continue
+        sockets = []
+        try:
+            for port in range(base, base + 4):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(sock)
+                sock.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+
+
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0))
 

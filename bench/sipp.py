@@ -144,7 +144,7 @@ def wait_bound(sipp: Sipp, port: int, timeout: float = 5.0) -> None:
 
 def uas_args(port: int) -> list[str]:
     """A UAS on 127.0.0.1:`port`, answering until told to quit."""
-    return ["-i", HOST, "-p", str(port), "-mi", HOST, "-mp", str(procs.free_udp_port())]
+    return ["-i", HOST, "-p", str(port), "-mi", HOST, "-mp", str(procs.free_media_port())]
 
 
 def uac_args(
@@ -162,7 +162,7 @@ def uac_args(
     ten seconds' worth, is only reached by a server far behind), giving up after `timeout`
     seconds."""
     args = [f"{HOST}:{server_port}", "-i", host, "-p", str(local_port)]
-    args += ["-mi", host, "-mp", str(procs.free_udp_port())]
+    args += ["-mi", host, "-mp", str(procs.free_media_port())]
     args += ["-r", f"{rate:g}", "-m", str(count), "-l", str(int(rate * 10) + 1000)]
     args += ["-timeout", f"{int(timeout)}s", "-timeout_error"]
     args += ["-max_recv_loops", "10000", "-max_sched_loops", "10000"]
