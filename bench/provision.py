@@ -130,7 +130,9 @@ async def add_bindings(database_url: str, numbers: list[str], *, expires_in: flo
         for start in range(0, len(numbers), 2000):
             await asyncio.gather(
                 *(
-                    store.write_bindings(number, [_binding(number, i + start, now + expires_in)])
+                    store.write_bindings(
+                        number, [sample_binding(number, i + start, now + expires_in)]
+                    )
                     for i, number in enumerate(numbers[start : start + 2000])
                 )
             )
@@ -138,7 +140,7 @@ async def add_bindings(database_url: str, numbers: list[str], *, expires_in: flo
         await store.close()
 
 
-def _binding(number: str, index: int, expires_at: float) -> Binding:
+def sample_binding(number: str, index: int, expires_at: float) -> Binding:
     port = 10_000 + index % 50_000
     return Binding(
         line_number=number,

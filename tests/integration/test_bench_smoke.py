@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import machine, report
+from bench import machine, propagation, report
 from bench.calls import run_calls
 from bench.options import Options
 
@@ -63,3 +63,15 @@ async def test_call_benchmark_runs_against_a_real_softswitch(
     assert json.loads(json_path.read_text())["calls"]["targets"]["softswitch"]["best"] == RATE
     assert "### softswitch" in md_path.read_text()
     assert "### softswitch past capacity" in md_path.read_text()
+
+
+async def test_binding_propagation_benchmark_sees_every_binding_reach_the_other_node(
+    fresh_database_url: str,
+) -> None:
+    result = await propagation.measure(fresh_database_url, 40, 100.0)
+    assert (result["lines"], result["rate"]) == (40, 100.0)
+    for stage in propagation.STAGES:
+        figures = result[stage]
+        assert 0 < figures["p50"] <= figures["p95"] <= figures["p99"] <= figures["max"]
+    # a binding is read by the other node only after its NOTIFY was heard
+    assert result["read"]["p50"] >= result["heard"]["p50"]
