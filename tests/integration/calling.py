@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -73,6 +74,26 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """A port P with P to P + count - 1 free for UDP and TCP on 127.0.0.1 (when this returns)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + count):
+                    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                        sock = stack.enter_context(socket.socket(socket.AF_INET, kind))
+                        sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise AssertionError("no run of free ports")
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

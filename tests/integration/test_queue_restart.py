@@ -26,7 +26,7 @@ from softswitch.server import Softswitch
 from softswitch.store import HeldInviteRow, HeldLeg, Store
 from tests.agents.phones import PhoneAgent
 
-from .calling import free_udp_port, header, serve_process, wait_until
+from .calling import free_ports, free_udp_port, header, serve_process, wait_until
 from .conftest import provision, switch_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
@@ -264,6 +264,45 @@ async def test_a_node_answers_the_callers_a_node_it_stands_in_for_held(
     finally:
         await second.stop()
         await node.close()
+
+
+async def test_worker_one_answers_the_callers_the_node_run_alone_held(
+    board_store: Store, fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """The node ran alone, held a caller and died; it is started again with `--workers 2`.
+    Worker 1 (node-a-1) takes the caller over and holds it again."""
+    port = free_ports(3)
+    node = await KilledNode.start(fresh_database_url, port, tmp_path)
+    caller = await phone(phone_agent_factory, "caller", "5551001", "one-secret", port)
+    call = await caller.aio.call("caller", f"sip:5553001@127.0.0.1:{port}")
+    await caller.aio.wait_event("call_state", call=call, code=182, timeout=5)
+    await eventually(lambda: _held_by(board_store, NODE), "the queued call was not written down")
+    (first_tag,) = queued_tags(caller)
+    await node.kill()
+    (tmp_path / "workers").mkdir()
+    process, out = await serve_process(
+        fresh_database_url, tmp_path / "workers", port, NODE, "--workers", "2"
+    )
+    try:
+        await wait_until(lambda: len(queued_tags(caller)) == 2, timeout=60)
+        assert queued_tags(caller) == [first_tag, first_tag]
+        assert not caller.events("call_state", call=call, state="DISCONNECTED")
+        (entry,) = await board_store.list_queue_calls()
+        assert (entry.state, entry.node) == ("waiting", f"{NODE}-1")
+        assert await board_store.list_held_invites(NODE) == []
+        assert len(await board_store.list_held_invites(f"{NODE}-1")) == 1
+        assert "taking over the queued calls of node node-a" in out.read_text()
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.wait(), timeout=30)
+        await node.close()
+
+
+async def _held_by(store: Store, node: str) -> bool:
+    return (
+        len(await store.list_queue_calls()) == 1 and len(await store.list_held_invites(node)) == 1
+    )
 
 
 async def test_a_running_node_keeps_its_queued_callers(

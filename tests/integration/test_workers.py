@@ -21,32 +21,12 @@ import pytest
 from softswitch.store import Store
 from tests.agents.phones import PhoneAgent
 
-from .calling import header, serve_process
+from .calling import free_ports, header, serve_process
 from .conftest import provision
 
 pytestmark = pytest.mark.integration
 
 WORKER = re.compile(r"worker (\d) \(pid (\d+)\): listening for SIP on udp and tcp [\d.]+:(\d+)")
-
-
-def free_ports(count: int) -> int:
-    """A port P with P to P + count - 1 free for UDP and TCP on 127.0.0.1 (when this returns)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        if first + count > 65535:
-            continue
-        with contextlib.ExitStack() as stack:
-            try:
-                for port in range(first, first + count):
-                    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                        sock = stack.enter_context(socket.socket(socket.AF_INET, kind))
-                        sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return first
-    raise AssertionError("no run of free ports")
 
 
 class Workers:
