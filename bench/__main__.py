@@ -14,7 +14,7 @@ from typing import Any
 from . import chart, machine, report
 from .calls import run_calls, run_calls_with_auth
 from .memory import run_memory
-from .options import Options
+from .options import Options, shown
 from .progress import say
 from .register import run_register
 from .routing_run import run_hotpath, run_routing
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         png = options.results / f"{options.stamp}.png"
         why_not = chart.draw(results["calls"], png)
         if why_not is None:
-            results["chart"] = str(png)
+            results["chart"] = shown(png)
         else:
             say(why_not)
     json_path, md_path = report.write(results, options.results, options.stamp)

@@ -21,7 +21,7 @@ from typing import Any
 from . import kamailio_cfg, procs, profile
 from .database import fresh_database
 from .load import Bench, Load, run_step
-from .options import Options
+from .options import Options, shown
 from .progress import say, step_line
 from .provision import CALLED_NUMBER, injection_file, provision_network
 from .steps import Step, best_rate, doubling_rates, nice, sweep
@@ -180,7 +180,7 @@ def profiled_step(
     return {
         "rate": rate,
         "step": step.as_dict(),
-        "flame_graph": str(svg),
+        "flame_graph": shown(svg),
         "summary": profile.summarise(raw, options.flame_seconds),
     }
 

@@ -6,7 +6,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+REPOSITORY = Path(__file__).resolve().parent.parent
+RESULTS = REPOSITORY / "bench" / "results"
+
+
+def shown(path: Path) -> str:
+    """A path as the committed results name it: relative to the repository when inside it, so
+    they say nothing of the machine they were made on."""
+    try:
+        return str(path.resolve().relative_to(REPOSITORY))
+    except ValueError:
+        return str(path)
 
 
 @dataclass
@@ -47,7 +57,7 @@ class Options:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["workdir"] = str(self.workdir)
-        data["results"] = str(self.results)
+        data["workdir"] = shown(self.workdir)
+        data["results"] = shown(self.results)
         data.pop("database_url")
         return data

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import procs
+from .options import REPOSITORY, shown
 
 RAMP_UP = 3.0  # seconds of load before sampling starts
 RATE = 100  # samples a second
@@ -72,10 +73,13 @@ class Recorder:
         for path, form in ((svg, "flamegraph"), (raw, "raw")):
             argv = [self.pyspy, "record", "--pid", str(self.pid), "--gil"]
             argv += ["--rate", str(RATE), "--duration", str(int(self.seconds))]
-            argv += ["--format", form, "-o", str(path)]
+            # run from the repository with the path relative to it: the flame graph's title
+            # shows the command, and committed results name no machine's folders
+            argv += ["--format", form, "-o", shown(path)]
             try:
                 done = subprocess.run(
                     procs.taskset(self.cpus, argv),
+                    cwd=REPOSITORY,
                     capture_output=True,
                     text=True,
                     timeout=self.seconds + 60,

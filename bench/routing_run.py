@@ -8,14 +8,12 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from . import procs
-from .options import Options
+from .options import REPOSITORY, Options
 from .progress import say
 
-REPO = Path(__file__).resolve().parent.parent
 _LOADED = re.compile(r"(\d+) rules: loaded and validated in ([\d.]+) s, compiled in (\d+) ms")
 _TIMING = re.compile(r"(route\(\), [\w -]+?)\s+median\s+([\d.]+) µs\s+p99\s+([\d.]+) µs")
 
@@ -58,6 +56,6 @@ def _on_server_cpu(module_argv: list[str]) -> subprocess.CompletedProcess[str]:
         procs.taskset(procs.Placement.for_machine().server, argv),
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=REPOSITORY,
         timeout=1800,
     )
