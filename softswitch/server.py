@@ -613,6 +613,11 @@ async def serve(
     who = f"{name}: " if name else ""
     try:
         await switch.start()
+        # from here on SIGINT and SIGTERM stop the node cleanly: set before "listening" is said
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         demo_lines = await ensure_demo(switch.store, settings, switch.sip_port) if demo else []
         for listening in switch.listening:
             print(
@@ -629,10 +634,6 @@ async def serve(
         collector.start()
         for line in demo_lines:
             print(line, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         print(f"{who}stopping", flush=True)
     finally:

@@ -15,6 +15,17 @@ class StoreClosedError(StoreError):
     """The store was closed while the operation was pending."""
 
 
+class NodeRunningError(StoreError):
+    """Another process runs as this node (it holds the node's presence lock)."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(
+            f"node {node} is already running (another process holds its presence lock); "
+            "give this one another name (SOFTSWITCH_NODE)"
+        )
+        self.node = node
+
+
 class MigrationError(StoreError):
     """A migration file is malformed or failed to apply."""
 

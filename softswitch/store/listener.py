@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from .errors import StoreError
+
 __all__ = [
     "BINDINGS_CHANNEL",
     "DIALPLAN_CHANNEL",
@@ -124,7 +126,13 @@ class Listener:
             await asyncio.sleep(delay)
             try:
                 await self._connect()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (
+                OSError,
+                TimeoutError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                StoreError,  # what `on_connect` refused (another process runs as this node)
+            ) as exc:
                 attempt += 1
                 log.warning("cannot listen on %s yet: %s", self._channel, exc)
                 continue

@@ -10,13 +10,16 @@ every node about each change (channel `softswitch_queue`, payload `call:ID`).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import asyncpg
 
 from . import operators
+from .errors import NodeRunningError
 from .operators import OperatorRow, PositionChange
 
 __all__ = [
@@ -482,14 +485,22 @@ async def list_held(pool: asyncpg.Pool, node: str) -> list[HeldInvite]:
     ]
 
 
-# A serving node holds this lock, shared, for as long as it runs (on a connection of its own,
-# `announce_node`): a node whose lock can be taken outright has stopped.
+# A serving node holds this lock for as long as it runs (on a connection of its own,
+# `announce_node`): a node whose lock can be taken has stopped, and one name runs once.
 _PRESENCE_KEY = "hashtextextended('softswitch node ' || $1, 0)"
+# How long a node starting waits for its name's lock: one killed a moment ago still holds it
+# until PostgreSQL sees its connections close.
+PRESENCE_WAIT = 5.0
 
 
 async def announce_node(conn: asyncpg.Connection, node: str) -> None:
-    """Hold `node`'s presence lock for as long as `conn` is open."""
-    await conn.execute(f"SELECT pg_advisory_lock_shared({_PRESENCE_KEY})", node)
+    """Hold `node`'s presence lock for as long as `conn` is open. Raises `NodeRunningError`
+    if another process keeps it for `PRESENCE_WAIT` seconds."""
+    deadline = time.monotonic() + PRESENCE_WAIT
+    while not await conn.fetchval(f"SELECT pg_try_advisory_lock({_PRESENCE_KEY})", node):
+        if time.monotonic() > deadline:
+            raise NodeRunningError(node)
+        await asyncio.sleep(0.1)
 
 
 async def holding_nodes(pool: asyncpg.Pool) -> list[str]:

@@ -7,6 +7,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from softswitch.server import Softswitch
 from softswitch.store import listener
 
-from .calling import dial, registered, wait_until
+from .calling import dial, free_udp_port, registered, serve_process, wait_until
 from .conftest import provision, switch_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
@@ -111,3 +112,27 @@ async def test_bindings_written_while_a_node_was_not_listening_reach_it_when_it_
     assert len(bob.sip_messages("rx", method="INVITE")) == 1
     await alice.aio.hangup(call)
     await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=5)
+
+
+async def test_a_second_process_with_a_running_nodes_name_does_not_start(
+    switch: Softswitch, fresh_database_url: str, tmp_path: Path
+) -> None:
+    """Two processes as one node would ignore each other's bindings (each takes the other's
+    for its own) and answer each other's held callers: the second is refused, in one line."""
+    process, out = await serve_process(fresh_database_url, tmp_path, free_udp_port(), "node-a")
+    assert await asyncio.wait_for(process.wait(), timeout=60) == 1
+    lines = out.read_text().strip().splitlines()
+    assert lines[-1] == (
+        "softswitch: error: node node-a is already running (another process holds its presence "
+        "lock); give this one another name (SOFTSWITCH_NODE)"
+    )
+    assert not any("Traceback" in line for line in lines)
+
+    # once the running one stops, the name is free again
+    await switch.stop()
+    process, out = await serve_process(fresh_database_url, tmp_path, free_udp_port(), "node-a")
+    try:
+        await wait_until(lambda: "listening for SIP" in out.read_text(), timeout=60)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
