@@ -1,6 +1,7 @@
-"""The call service: what the proxy asks of the softswitch. Who may call (digest for lines,
-source address for peer exchanges), where a call goes (dialplan, location service, trunks),
-and the next hop of a URI (a registered phone's NAT address)."""
+"""The call service: what the proxy asks of the softswitch. Who may call (digest for lines, or
+their source network where it is trusted; source address for peer exchanges), where a call
+goes (dialplan, location service, trunks), and the next hop of a URI (a registered phone's NAT
+address)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from .sip.digest import AuthOutcome, DigestAuthenticator
 from .store import Binding, Exchange, Line
 from .transaction import ServerTransaction
 from .transport import Peer
+from .transport.networks import SourceNetworks
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,11 @@ class CallService:
         trunk_timeout: float = DEFAULT_TRUNK_TIMEOUT,
         node: str | None = None,
         siblings: frozenset[int] = frozenset(),
+        trusted: SourceNetworks | None = None,
     ) -> None:
         self.location = location
+        # source networks whose lines call without credentials: the From names the caller
+        self.trusted = trusted if trusted is not None else SourceNetworks()
         self.node = node  # this node: see `reachable`
         # the other worker processes of this machine, by the ports they send from: a call one
         # of them routes to a phone whose connection this node holds is relayed, not routed
@@ -158,8 +163,13 @@ class CallService:
             return Admission(f"trunk:{trunk}")
         if request.method in ("ACK", "CANCEL", "BYE", "PRACK"):
             return Admission("")
+        credentials = request.header_values("proxy-authorization")
+        if not credentials and peer.host in self.trusted:
+            from_uri = request.from_addr.uri
+            if isinstance(from_uri, SipURI) and from_uri.user in self._lines:
+                return Admission(from_uri.user)
         auth = self.authenticator.authenticate(
-            request.header_values("proxy-authorization") or None,
+            credentials or None,
             request.method,
             self._ha1,
             now,
@@ -167,7 +177,7 @@ class CallService:
         if auth.outcome is AuthOutcome.BAD_REQUEST:
             return make_response(request, 400, "Bad Proxy-Authorization", to_tag=new_tag())
         if not auth.accepted:
-            answered = bool(request.header_values("proxy-authorization"))
+            answered = bool(credentials)
             stale = any("stale=true" in c for c in auth.challenges)
             if answered and not stale:
                 return make_response(request, 403, to_tag=new_tag())

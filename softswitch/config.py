@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from .overload import DEFAULT_TARGET
+from .transport.networks import parse_network
 
 __all__ = ["CONFIG_ENV", "ConfigError", "Settings", "load_settings", "resolve_database_url"]
 
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
         description="other nodes, comma-separated, whose held callers this node answers as it "
         "starts when they are not running (a machine that took over another's address)",
     )
+    trusted_networks: str = Field(
+        "",
+        description="source networks, comma-separated (10.20.0.0/16, 2001:db8::/48), whose "
+        "phones register and call without digest authentication: a REGISTER is taken for the "
+        "line in its To, a call for the line in its From; only for a managed access network "
+        "that nobody outside can send from",
+    )
     min_expires: int = Field(60, ge=1)
     max_expires: int = Field(3600, ge=1)
     default_expires: int = Field(3600, ge=1)
@@ -105,6 +113,18 @@ class Settings(BaseSettings):
         if not names or unknown:
             raise ValueError("digest_algorithms takes MD5 and SHA-256, most preferred first")
         return ",".join(dict.fromkeys(names))
+
+    @field_validator("trusted_networks")
+    @classmethod
+    def _networks_readable(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        for name in names:
+            parse_network(name)  # its ValueError is the one-line complaint
+        return ",".join(names)
+
+    @property
+    def trusted_network_list(self) -> tuple[str, ...]:
+        return tuple(self.trusted_networks.split(",")) if self.trusted_networks else ()
 
     @property
     def take_over_nodes(self) -> frozenset[str]:

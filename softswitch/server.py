@@ -40,6 +40,7 @@ from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
 from .transport.endpoint import Answer, SipEndpoint
+from .transport.networks import SourceNetworks
 from .web import ConsoleApp, StoreAccounts, console_port, start_console, stop_console
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class Softswitch:
         self.taken_over: dict[str, int] = {}
         self.location = LocationService()
         self.credentials = LineCredentials()
+        self.trusted = SourceNetworks(settings.trusted_network_list)
         self.authenticator = DigestAuthenticator(
             settings.realm,
             secrets.token_bytes(32),
@@ -107,6 +109,8 @@ class Softswitch:
                 max_expires=settings.max_expires,
                 default_expires=settings.default_expires,
             ),
+            trusted=self.trusted,
+            is_line=self._is_line,
         )
         self.endpoint = SipEndpoint(
             self._on_request,
@@ -204,6 +208,7 @@ class Softswitch:
             local=local,
             node=self.settings.node,
             siblings=self.siblings,
+            trusted=self.trusted,
         )
         if self.siblings:  # a phone on a connection this worker holds: the others route here
             self.registrar.flow_route = local.record_route("udp")
@@ -457,7 +462,10 @@ class Softswitch:
                 err,
             )
 
-    def _screen(self, request: NewRequest) -> Answer | None:
+    def _is_line(self, number: str) -> bool:
+        return self.calls is not None and self.calls.directory.line(number) is not None
+
+    def _screen(self, request: NewRequest, peer: Peer) -> Answer | None:
         """Stateless answers (§8.2.7), made from a new request's bytes without a transaction.
         The endpoint asks only about new requests without credentials, and only about
         REGISTERs unless the node sheds load.
@@ -471,7 +479,8 @@ class Softswitch:
           with the rest, so made-up credentials are no way past the shedding.
         - A REGISTER without credentials gets its digest challenge, the 401 the registrar's
           check would give it (half of every registration), for about half the CPU of taking
-          it with a transaction; one the full parser would refuse is taken, to get its 400."""
+          it with a transaction; one the full parser would refuse is taken, to get its 400,
+          and one from a trusted network is taken, to be registered without credentials."""
         method = request.method
         if method != "INVITE" and method != "REGISTER":
             return None
@@ -491,7 +500,12 @@ class Softswitch:
                 return Answer(503)
         if request.credentials:
             return None  # the full path checks them
-        if method == "REGISTER" and not request.requires and request.readable():
+        if (
+            method == "REGISTER"
+            and not request.requires
+            and peer.host not in self.trusted
+            and request.readable()
+        ):
             to_tag, headers = self.registrar.challenge(request.call_id, time.time())
             return Answer(401, headers, to_tag)
         return None

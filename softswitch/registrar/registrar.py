@@ -26,6 +26,7 @@ from ..sip import (
 from ..sip.digest import AuthOutcome, DigestAuthenticator
 from ..store import Binding, StoreError, shared_float, shared_int, shared_text
 from ..transport import Peer
+from ..transport.networks import SourceNetworks
 from .location import LocationService
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,11 @@ class Registrar:
         write_bindings: WriteBindings,
         node: str,
         policy: RegistrarPolicy | None = None,
+        trusted: SourceNetworks | None = None,
+        is_line: Callable[[str], bool] | None = None,
     ) -> None:
+        """`trusted`: source networks whose REGISTERs need no credentials, taken for the line
+        in their To when `is_line` knows it."""
         self.location = location
         self.authenticator = authenticator
         self.lookup_ha1 = lookup_ha1
@@ -68,6 +73,8 @@ class Registrar:
         # connection: a sibling worker reaches the phone through the connection this one holds.
         self.flow_route: str | None = None
         self.policy = policy or RegistrarPolicy()
+        self.trusted = trusted if trusted is not None else SourceNetworks()
+        self.is_line = is_line
         self._line_locks: dict[str, asyncio.Lock] = {}
 
     def check(self, request: Request, peer: Peer, now: float) -> Response | str:
@@ -86,8 +93,11 @@ class Registrar:
                 headers=[("Unsupported", ", ".join(unsupported))],
             )
         # Steps 3 and 4: who is asking.
+        authorization = request.header_values("authorization")
+        if not authorization and peer.host in self.trusted:
+            return self._trusted_line(request)
         auth = self.authenticator.authenticate(
-            request.header_values("authorization") or None, "REGISTER", self.lookup_ha1, now
+            authorization or None, "REGISTER", self.lookup_ha1, now
         )
         if auth.outcome is AuthOutcome.BAD_REQUEST:
             raise SipError(f"bad Authorization: {auth.reason}")
@@ -105,6 +115,19 @@ class Registrar:
             return make_response(request, 404, "Not a line of this exchange", to_tag=_tag(request))
         line = to_uri.user
         if line != auth.username:
+            return make_response(request, 403, "Not your line", to_tag=_tag(request))
+        return line
+
+    def _trusted_line(self, request: Request) -> Response | str:
+        """Steps 3 to 6 for a REGISTER from a trusted network: the network vouches for its
+        source, so the From is taken as who asks (step 3 allows it), and a line may register
+        only itself."""
+        to_uri = request.to_addr.uri
+        line = to_uri.user if isinstance(to_uri, SipURI) else None
+        if line is None or self.is_line is None or not self.is_line(line):
+            return make_response(request, 404, "Not a line of this exchange", to_tag=_tag(request))
+        from_uri = request.from_addr.uri
+        if not isinstance(from_uri, SipURI) or from_uri.user != line:
             return make_response(request, 403, "Not your line", to_tag=_tag(request))
         return line
 

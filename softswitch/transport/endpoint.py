@@ -47,9 +47,10 @@ class Answer(NamedTuple):
 
 
 # Looks at a new request (outside any dialog, not a retransmission of one already taken) read
-# from its bytes before it is parsed: a stateless answer, or None to take the request. It sees
-# requests with credentials only when it looks at every request (`screened` None).
-Screen = Callable[[NewRequest], "Answer | None"]
+# from its bytes before it is parsed, and the peer it came from: a stateless answer, or None to
+# take the request. It sees requests with credentials only when it looks at every request
+# (`screened` None).
+Screen = Callable[[NewRequest, Peer], "Answer | None"]
 
 # Relays an ACK from its bytes; False leaves it to the full parse and the transaction table.
 AckRelay = Callable[[bytes, Peer], bool]
@@ -147,7 +148,7 @@ class SipEndpoint:
         key = cookie_server_key(request.top_via, request.method)
         if key is None or self.table.server(key) is not None:
             return False
-        answer = self.screen(request)
+        answer = self.screen(request, peer)
         if answer is None:
             return False
         status = answer.status

@@ -64,7 +64,7 @@ import pjsua2 as pj  # noqa: E402  (must follow the fd shuffle above)
 
 log = logging.getLogger("phone_agent")
 
-HOST = "127.0.0.1"
+DEFAULT_HOST = "127.0.0.1"
 POLL_MS = 10
 
 INV_STATES: dict[int, str] = {
@@ -305,8 +305,10 @@ class PhoneAgentProcess:
         log_stream: TextIO,
         codecs: list[str],
         sip_events: bool = True,
+        host: str = DEFAULT_HOST,
     ) -> None:
         self.proto = proto
+        self.host = host  # the loopback address its SIP and RTP sockets are bound to
         self.initial_codecs = codecs
         self.log_level = log_level
         # pjsua2 keeps a raw pointer to the writer: it must outlive libDestroy().
@@ -366,8 +368,8 @@ class PhoneAgentProcess:
         for name, kind in (("udp", pj.PJSIP_TRANSPORT_UDP), ("tcp", pj.PJSIP_TRANSPORT_TCP)):
             tcfg = pj.TransportConfig()
             tcfg.port = 0
-            tcfg.boundAddress = HOST
-            tcfg.publicAddress = HOST
+            tcfg.boundAddress = self.host
+            tcfg.publicAddress = self.host
             tid = ep.transportCreate(kind, tcfg)
             self.transports[name] = tid
             local = ep.transportGetInfo(tid).localName
@@ -401,7 +403,7 @@ class PhoneAgentProcess:
         self.proto.event(
             "ready",
             pid=os.getpid(),
-            host=HOST,
+            host=self.host,
             udp_port=self.ports["udp"],
             tcp_port=self.ports["tcp"],
             pjsip_version=self.ep.libVersion().full,
@@ -725,7 +727,7 @@ class PhoneAgentProcess:
         if name in self.accounts:
             raise CommandError(f"account {name!r} exists")
         user = str(p.get("user") or name)
-        domain = str(p.get("domain") or HOST)
+        domain = str(p.get("domain") or DEFAULT_HOST)
         transport = str(p.get("transport") or "udp").lower()
         if transport not in self.transports:
             raise CommandError(f"transport must be one of {sorted(self.transports)}")
@@ -785,8 +787,8 @@ class PhoneAgentProcess:
         cfg.natConfig.udpKaIntervalSec = 0
         cfg.natConfig.iceEnabled = False
 
-        cfg.mediaConfig.transportConfig.boundAddress = HOST
-        cfg.mediaConfig.transportConfig.publicAddress = HOST
+        cfg.mediaConfig.transportConfig.boundAddress = self.host
+        cfg.mediaConfig.transportConfig.publicAddress = self.host
         cfg.mediaConfig.transportConfig.port = 0
         cfg.mediaConfig.srtpUse = pj.PJMEDIA_SRTP_DISABLED
 
@@ -960,7 +962,7 @@ class PhoneAgentProcess:
     def cmd_info(self, p: dict[str, Any]) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
-            "host": HOST,
+            "host": self.host,
             "udp_port": self.ports["udp"],
             "tcp_port": self.ports["tcp"],
             "codecs": [ci.codecId for ci in self.ep.codecEnum2() if ci.priority > 0],
@@ -1045,6 +1047,9 @@ class PhoneAgentProcess:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", type=int, default=3, help="pjsip log level 0-6")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help="loopback address to bind SIP and RTP to"
+    )
     parser.add_argument("--log-file", default=None, help="pjsip log file instead of stderr")
     parser.add_argument(
         "--no-sip-events",
@@ -1071,7 +1076,12 @@ def main(argv: list[str] | None = None) -> int:
         else sys.stderr
     )
     agent = PhoneAgentProcess(
-        proto, args.log_level, log_stream, codecs, sip_events=not args.no_sip_events
+        proto,
+        args.log_level,
+        log_stream,
+        codecs,
+        sip_events=not args.no_sip_events,
+        host=args.host,
     )
 
     def on_signal(signum: int, frame: Any) -> None:

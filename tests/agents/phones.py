@@ -105,11 +105,13 @@ class PhoneAgent:
         start_timeout: float = 10.0,
         codecs: Sequence[str] | None = None,
         sip_events: bool = True,
+        host: str | None = None,
     ) -> None:
         """Start the agent process and wait for its ``ready`` event.
 
         ``codecs`` replaces the default offer (PCMU, PCMA); ``sip_events=False``
-        stops the per-message ``sip_msg`` events.
+        stops the per-message ``sip_msg`` events; ``host`` binds its sockets to
+        another loopback address than 127.0.0.1 (127.0.0.2, say).
         """
         self.name = name
         self._ids = itertools.count(1)
@@ -137,6 +139,8 @@ class PhoneAgent:
             argv += ["--codecs", ",".join(codecs)]
         if not sip_events:
             argv.append("--no-sip-events")
+        if host is not None:
+            argv += ["--host", host]
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -51,16 +52,26 @@ async def provision(store: Store, *lines: tuple[str, str], exchange: str = "ASH"
         )
 
 
-@pytest.fixture
-async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
-    """A started softswitch with lines 5551001 (password one-secret) and 5551002 (two-secret)."""
-    node = await Softswitch.open(switch_settings(tmp_path), fresh_database_url)
+@contextlib.asynccontextmanager
+async def two_line_switch(
+    database_url: str, tmp_path: Path, **settings: object
+) -> AsyncIterator[Softswitch]:
+    """A started softswitch with lines 5551001 (password one-secret) and 5551002 (two-secret),
+    `settings` over the tests' own."""
+    node = await Softswitch.open(switch_settings(tmp_path, **settings), database_url)
     await provision(node.store, ("5551001", "one-secret"), ("5551002", "two-secret"))
     await node.start()
     try:
         yield node
     finally:
         await node.stop()
+
+
+@pytest.fixture
+async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
+    """A started softswitch with lines 5551001 (password one-secret) and 5551002 (two-secret)."""
+    async with two_line_switch(fresh_database_url, tmp_path) as node:
+        yield node
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from softswitch.server import Softswitch
 
 from .calling import RecordingObserver, dial, free_udp_port, header, registered, start_sipp
-from .conftest import provision, switch_settings
+from .conftest import two_line_switch
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_errors_logged")]
 
@@ -26,14 +26,10 @@ PEER_HOST = "127.0.0.3"  # the sipp exchange; phones and the softswitch are on 1
 @pytest.fixture
 async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
     """sipp answers only MD5 challenges: the node offers MD5 first."""
-    settings = switch_settings(tmp_path, digest_algorithms="MD5,SHA-256")
-    node = await Softswitch.open(settings, fresh_database_url)
-    await provision(node.store, ("5551001", "one-secret"), ("5551002", "two-secret"))
-    await node.start()
-    try:
+    async with two_line_switch(
+        fresh_database_url, tmp_path, digest_algorithms="MD5,SHA-256"
+    ) as node:
         yield node
-    finally:
-        await node.stop()
 
 
 async def add_sipp_exchange(switch: Softswitch, port: int) -> None:

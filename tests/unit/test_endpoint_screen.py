@@ -41,7 +41,7 @@ class Harness:
         self.taken.append(request)
         self.endpoint.respond(tx, make_response(request, 100))
 
-    def screen(self, request: NewRequest) -> Answer | None:
+    def screen(self, request: NewRequest, peer: Peer) -> Answer | None:
         self.asked.append(request.method)
         return self.answer if self.refuse else None
 
@@ -127,7 +127,7 @@ async def test_with_every_request_screened_the_screen_sees_credentials(
     harness: Harness,
 ) -> None:
     seen: list[tuple[str, ...]] = []
-    harness.endpoint.screen = lambda request: seen.append(request.credentials)  # type: ignore[func-returns-value]
+    harness.endpoint.screen = lambda request, peer: seen.append(request.credentials)  # type: ignore[func-returns-value]
     harness.feed(invite("5", "answer@test", extra=f"Proxy-Authorization: {CREDENTIALS}\r\n"))
     harness.feed(invite("10", "new@test"))
     assert seen == [(CREDENTIALS,), ()]
