@@ -185,18 +185,21 @@ def profiled_step(
     }
 
 
-def ratios(targets: dict[str, Any]) -> dict[str, Any]:
+def ratios(targets: dict[str, Any], pairs: dict[str, str] | None = None) -> dict[str, Any]:
     """Softswitch ÷ each other target: best rate; CPU per call (or per registration) and memory
     at the highest rate both passed, and each at its own best rate; INVITE->180 latency at half
-    of each one's best rate."""
-    ours = targets.get("softswitch")
-    if not ours:
-        return {}
+    of each one's best rate. `pairs`: the softswitch target each reference is compared with
+    (default: "softswitch" for all)."""
+    pairs = pairs or {}
     found: dict[str, Any] = {}
     for name, theirs in targets.items():
-        if name == "softswitch":
+        if name.startswith("softswitch"):
             continue
-        entry: dict[str, Any] = {}
+        ours_name = pairs.get(name, "softswitch")
+        ours = targets.get(ours_name)
+        if not ours:
+            continue
+        entry: dict[str, Any] = {"softswitch": ours_name}
         if ours.get("best") and theirs.get("best"):
             entry["best_rate"] = round(ours["best"] / theirs["best"], 3)
             a, b = (_at(s["steps"], s["best"]) for s in (ours, theirs))

@@ -54,7 +54,7 @@ def run_step(
     """Offer `rate` per second for `seconds`; measure; then let the server become quiet."""
     count = max(1, round(rate * seconds))
     stepdir = bench.workdir / target.name / f"{rate:g}"
-    database = bench.database if target.name == "softswitch" else None
+    database = bench.database if target.name.startswith("softswitch") else None
     sipp_before = sipp.reaped_children_cpu()
     running: list[sipp.Sipp] = []
     try:

@@ -241,6 +241,7 @@ def _ratios(ratios: dict[str, Any], unit: str) -> list[str]:
     rows = [
         [
             name,
+            r.get("softswitch", "softswitch"),
             r.get("best_rate"),
             _n(r.get("at_rate")),
             r.get("cpu_per_call"),
@@ -252,6 +253,7 @@ def _ratios(ratios: dict[str, Any], unit: str) -> list[str]:
     ]
     head = [
         "reference",
+        "compared with",
         "best rate",
         "same load, /s",
         f"CPU per {unit} there",

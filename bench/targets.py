@@ -68,8 +68,11 @@ def start_softswitch(
     *,
     port: int | None = None,
     timeout: float = 120.0,
+    settings: dict[str, str] | None = None,
+    name: str = "softswitch",
 ) -> Target:
-    """`softswitch serve` on 127.0.0.1, MD5 offered first (sipp knows no other digest)."""
+    """`softswitch serve` on 127.0.0.1, MD5 offered first (sipp knows no other digest);
+    `settings`: more, by environment variable; `name`: the target's in the results."""
     port = port or procs.free_udp_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"softswitch-{port}.log"
@@ -82,6 +85,7 @@ def start_softswitch(
         "SOFTSWITCH_HTTP_HOST": "127.0.0.1",  # the operator console: loopback, any free port
         "SOFTSWITCH_HTTP_PORT": "0",
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     argv = [sys.executable, "-m", "softswitch", "serve", "--sip-host", "127.0.0.1"]
     argv += ["--sip-port", str(port), "--database-url", database_url]
@@ -90,7 +94,7 @@ def start_softswitch(
         process = subprocess.Popen(
             procs.taskset(cpus, argv), stdout=out, stderr=subprocess.STDOUT, env=env
         )
-    target = Target("softswitch", port, process, log, cpus)
+    target = Target(name, port, process, log, cpus)
     try:
         procs.wait_for_text(log, "listening for SIP", process, timeout)
     except BaseException:

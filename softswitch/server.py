@@ -120,6 +120,7 @@ class Softswitch:
         )
         self.endpoint.screen = self._screen
         self.endpoint.screened = REGISTER_ONLY
+        self.endpoint.unscreened = self.trusted
         self.proxy: ProxyCore | None = None
         self.queue_legs: QueueLegs | None = None
         self.held_keeper = HeldInviteKeeper(store, settings.node)

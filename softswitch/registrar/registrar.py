@@ -7,6 +7,7 @@ sees it and before the 200 OK goes out, so an answered registration survives a r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -262,10 +263,16 @@ class Registrar:
             ("Contact", f"<{b.contact}>;expires={max(0, int(b.expires_at - now))}" + _q(b))
             for b in bindings
         ]
-        headers.append(("Date", formatdate(now, usegmt=True)))
+        headers.append(("Date", _date(int(now))))
         if request.header_values("path"):
             headers.extend(("Path", p) for p in request.header_values("path"))
         return make_response(request, 200, to_tag=_tag(request), headers=headers)
+
+
+@functools.lru_cache(maxsize=4)
+def _date(second: int) -> str:
+    """The Date of a 200 (§20.17): written once a second, not for each registration."""
+    return formatdate(second, usegmt=True)
 
 
 def _q(binding: Binding) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import NamedTuple
 
 from ..sip import ParseError, Request, Response, make_response, parse_message, reason_phrase
@@ -88,6 +88,9 @@ class SipEndpoint:
         self.screen: Screen | None = None
         # the start of the requests the screen looks at (b"REGISTER "), or None: every one
         self.screened: tuple[bytes, ...] | None = None
+        # sources whose requests skip the screen unless it looks at every one (the trusted
+        # networks, whose REGISTERs are taken, not challenged): not peeked at for nothing
+        self.unscreened: Container[str] = ()
         self.ack_relay: AckRelay | None = None
 
     async def listen(self, host: str, port: int, *, shared: bool = False) -> int:
@@ -109,7 +112,11 @@ class SipEndpoint:
             and (
                 screened is None
                 # a request with credentials answers a challenge: the full path's to check
-                or (data.startswith(screened) and b"Authorization" not in data)
+                or (
+                    data.startswith(screened)
+                    and b"Authorization" not in data
+                    and peer.host not in self.unscreened
+                )
             )
             and self._screened_out(data, peer)
         ):

@@ -1,6 +1,7 @@
-"""The call benchmark (`python -m bench calls`) runs end to end against a real softswitch and a
-real PostgreSQL: a few seconds at a low rate, no Kamailio. It checks that the driver produces
-a well-formed result and that no call failed, not how fast anything was."""
+"""The call and registration benchmarks (`python -m bench calls`, `register`) run end to end
+against a real softswitch and a real PostgreSQL: a few seconds at a low rate, no Kamailio. They
+check that the driver produces a well-formed result and that nothing failed, not how fast
+anything was."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from bench import machine, propagation, report
 from bench.calls import run_calls
 from bench.options import Options
+from bench.register import run_register
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +65,41 @@ async def test_call_benchmark_runs_against_a_real_softswitch(
     assert json.loads(json_path.read_text())["calls"]["targets"]["softswitch"]["best"] == RATE
     assert "### softswitch" in md_path.read_text()
     assert "### softswitch past capacity" in md_path.read_text()
+
+
+async def test_registration_benchmark_registers_with_and_without_digest(
+    sipp: str, database_url: str, tmp_path: Path
+) -> None:
+    lines = 20
+    options = Options(
+        seconds=SECONDS,
+        settle=0.5,
+        rates=[RATE],
+        refine=0,
+        lines=lines,
+        kamailio=False,
+        overload=0,
+        database_url=database_url,
+        workdir=tmp_path / "work",
+        results=tmp_path,
+        stamp="smoke",
+    )
+    register = await asyncio.to_thread(run_register, options)
+
+    # sipp's scenarios expect a 401 then a 200 with digest, a 200 at once without: anything
+    # else fails a registration
+    assert set(register["targets"]) == {"softswitch", "softswitch-trusted"}
+    for target in register["targets"].values():
+        [step] = target["steps"]
+        assert step["offered_count"] == int(RATE * SECONDS)
+        assert step["failed"] == 0 and step["unfinished"] == 0, step["errors"]
+        assert step["passed"] and target["best"] == RATE
+        assert step["server_cpu_us_per_call"] > 0
+    assert register["bindings_stored"] == lines  # every line, committed
+
+    results = {"command": "test", "machine": machine.describe(), "register": register}
+    _, md_path = report.write(results, tmp_path, "smoke")
+    assert "### softswitch-trusted (authentication: none (trusted network)" in md_path.read_text()
 
 
 async def test_binding_propagation_benchmark_sees_every_binding_reach_the_other_node(

@@ -400,6 +400,28 @@ async def test_group_commit_batches_and_is_durable(store: Store, fresh_database_
     assert await count_rows(fresh_database_url, "bindings") == 500
 
 
+async def test_the_writer_gets_a_new_connection_when_its_own_is_cut(
+    store: Store, fresh_database_url: str
+) -> None:
+    [line] = await network(store, 1)
+    await store.write_bindings(line, [binding(line, "sip:a@192.0.2.1")], [])
+    conn = await asyncpg.connect(fresh_database_url)
+    try:  # the writer keeps its connection between batches: cut it, as a restart would
+        killed = await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND query LIKE '%INSERT INTO bindings%'"
+        )
+    finally:
+        await conn.close()
+    assert killed == 1
+    await asyncio.sleep(0.2)  # the store hears its connection close
+    await store.write_bindings(line, [binding(line, "sip:b@192.0.2.1")], [])
+    await store.write_bindings(line, [], ["sip:a@192.0.2.1"])
+    assert [b.contact for b in await store.load_bindings(time.time())] == ["sip:b@192.0.2.1"]
+    assert store.writer_stats.failures == 0
+
+
 async def test_batch_keeps_call_order(store: Store, fresh_database_url: str) -> None:
     a, b = await network(store, 2)
     results = await asyncio.gather(
