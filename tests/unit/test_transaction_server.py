@@ -254,6 +254,17 @@ def test_completed_answers_with_the_final_response_until_timer_j(status, provisi
     assert kinds(tx.handle_timer(32.2)) == [Terminated]
 
 
+def test_completed_lets_go_of_what_was_parsed_from_the_request() -> None:
+    tx = non_invite_tx(method="REGISTER")
+    parsed = (tx.request.from_addr, tx.request.top_via, tx.request.request_uri)
+    answer(tx, 100, 0.0)
+    assert tx.request.from_addr is parsed[0]  # still in use while the TU works on it
+    answer(tx, 200, 0.1)
+    # kept for 32 s only to answer retransmissions: read again if ever asked for
+    assert tx.request.from_addr is not parsed[0]
+    assert str(tx.request.from_addr) == str(parsed[0])
+
+
 def test_non_invite_over_reliable_transport_ends_with_the_final_response() -> None:
     tx = non_invite_tx(reliable=True)
     assert kinds(answer(tx, 200, 0.0)) == [Send, Terminated]
