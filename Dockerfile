@@ -1,11 +1,14 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY softswitch ./softswitch
 COPY migrations ./migrations
 COPY dialplans ./dialplans
-RUN pip install --no-cache-dir . \
+# gcc only while installing: it compiles the protocol layers (setup.py)
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-cache-dir . \
+    && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/softswitch softswitch \
     && mkdir -p /var/lib/softswitch && chown softswitch /var/lib/softswitch
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -579,8 +579,8 @@ class ProxyCore:
                 if context.final_sent or context.answered:
                     self._drop_if_done(context)
         elif isinstance(tx, ServerTransaction):
-            context = self._contexts.get(tx)
-            if context is not None and not context.pending:
+            served = self._contexts.get(tx)
+            if served is not None and not served.pending:
                 self._contexts.pop(tx, None)
 
     def _drop_if_done(self, context: ResponseContext) -> None:
@@ -627,8 +627,8 @@ class ProxyCore:
             branch_.status = 408
             self._maybe_finish(context)
 
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

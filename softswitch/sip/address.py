@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from .errors import ParseError
 from .grammar import (
@@ -147,7 +148,7 @@ class Via:
 
     __slots__ = ("host", "params", "port", "transport", "version")
 
-    MAGIC_COOKIE = "z9hG4bK"
+    MAGIC_COOKIE: ClassVar[str] = "z9hG4bK"
 
     def __init__(
         self,

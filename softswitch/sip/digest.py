@@ -425,11 +425,11 @@ class DigestAuthenticator:
         for value in values:
             try:
                 credentials = Credentials.from_header(value)
-            except UnsupportedDigest as error:
-                reason = str(error)
+            except UnsupportedDigest as unsupported:
+                reason = str(unsupported)
                 continue
-            except DigestError as error:
-                return AuthResult(AuthOutcome.BAD_REQUEST, str(error))
+            except DigestError as malformed:
+                return AuthResult(AuthOutcome.BAD_REQUEST, str(malformed))
             if credentials.realm != self.realm:
                 continue
             if credentials.algorithm not in self.algorithms:

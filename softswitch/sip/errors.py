@@ -15,13 +15,10 @@ if TYPE_CHECKING:
 class SipError(Exception):
     """Something a peer sent that we answer with a SIP status."""
 
-    status: int = 400
-
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        if status is not None:
-            self.status = status
+        self.status = 400 if status is None else status
 
 
 class ParseError(SipError):

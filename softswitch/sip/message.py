@@ -313,7 +313,8 @@ class Message:
         head = "\r\n".join(lines) + "\r\n\r\n"
         return head.encode("utf-8", "surrogateescape") + self.body
 
-    __bytes__ = to_bytes
+    def __bytes__(self) -> bytes:
+        return self.to_bytes()
 
     def copy_fields(self) -> list[Field]:
         return self._fields.copy()  # the fields themselves are immutable
@@ -474,8 +475,9 @@ def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
     start = lines[0].rstrip("\r")
     try:
         message = _parse_start_line(start)
-    except ParseError as err:
-        raise ParseError(err.reason, _request_to_answer(start, lines), err.status) from None
+    except ParseError as bad_start:
+        answer = _request_to_answer(start, lines)
+        raise ParseError(bad_start.reason, answer, bad_start.status) from None
     message._fields = _parse_fields(lines) if regular else _parse_fields_slowly(lines)
     try:
         if len(message._fields) > MAX_HEADER_FIELDS:

@@ -25,9 +25,9 @@ def build_cancel(invite: Request, reason: str | None = None) -> Request:
         if header_key(name) == "route":
             cancel.add_header(name, value)
     for key in ("from", "to"):
-        value = invite.header(key)
-        assert value is not None  # parse_message checked From and To exist
-        cancel.add_header(key, value)
+        copied = invite.header(key)
+        assert copied is not None  # parse_message checked From and To exist
+        cancel.add_header(key, copied)
     cancel.add_header("Call-ID", invite.call_id)
     cancel.add_header("CSeq", f"{invite.cseq.number} CANCEL")
     if reason is not None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import cast
 
 from ..sip import PING, PONG, FramingError, StreamFramer
 from .peer import Peer
@@ -44,12 +45,12 @@ class TcpConnection(asyncio.Protocol):
         return self.peer.host, self.peer.port
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        self._transport = stream = cast(asyncio.Transport, transport)  # a stream's, writable
         host, port = transport.get_extra_info("peername")[:2]
         self.peer.host = host
         self.peer.port = port
         for data in self._pending:
-            transport.write(data)
+            stream.write(data)
         self._pending.clear()
         self._on_open(self)
 
