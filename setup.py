@@ -13,8 +13,13 @@ from pathlib import Path
 
 from setuptools import setup
 
-COMPILED = ("softswitch/sip", "softswitch/transaction", "softswitch/proxy")
-COMPILED_FILES = ("softswitch/transport/peer.py", "softswitch/transport/via.py")
+COMPILED = ("softswitch/sip", "softswitch/transaction", "softswitch/proxy", "softswitch/registrar")
+COMPILED_FILES = (
+    "softswitch/transport/endpoint.py",
+    "softswitch/transport/networks.py",
+    "softswitch/transport/peer.py",
+    "softswitch/transport/via.py",
+)
 # Its dataclasses name the transaction classes that import it: left to Python, it breaks the
 # cycle that the compiled module's import would follow into a class not yet made.
 INTERPRETED = {"softswitch/transaction/events.py"}

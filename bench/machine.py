@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from softswitch import compiled
+
 from .sipp import sipp_version
 from .targets import kamailio_version
 
@@ -29,7 +31,14 @@ def describe() -> dict[str, Any]:
         "kamailio": kamailio_version(),
         "sipp": sipp_version(),
         "softswitch": _revision(),
+        "compiled": _compiled(),
     }
+
+
+def _compiled() -> list[str]:
+    """The softswitch's modules that run compiled (mypyc), as paths in the package."""
+    package = compiled.PACKAGE
+    return sorted(str(p.relative_to(package)) for p in compiled.compiled_sources())
 
 
 def _revision() -> str | None:

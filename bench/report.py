@@ -39,6 +39,7 @@ def markdown(results: dict[str, Any]) -> str:
                 ["Kamailio", machine["kamailio"] or "not installed"],
                 ["sipp", machine["sipp"] or "not installed"],
                 ["softswitch revision", machine.get("softswitch") or "unknown"],
+                ["modules compiled (mypyc)", _compiled(machine.get("compiled"))],
             ],
         ),
     ]
@@ -57,6 +58,15 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("chart"):
         out += ["", f"Chart: `{Path(results['chart']).name}` (beside this file)"]
     return "\n".join(out) + "\n"
+
+
+def _compiled(modules: list[str] | None) -> str:
+    if modules is None:
+        return "not recorded"
+    if not modules:
+        return "none: pure Python"
+    packages = sorted({m.split("/")[0] if "/" in m else m for m in modules})
+    return f"{len(modules)}, in {', '.join(packages)}"
 
 
 def _calls(calls: dict[str, Any], *, authenticated: bool = False) -> list[str]:
