@@ -1,7 +1,8 @@
-"""The protocol layers (SIP messages, transactions, the proxy core) compiled to C with mypyc.
+"""The modules every message passes through (SIP messages, transactions, the proxy core, the
+registrar, the transport's endpoint) compiled to C with mypyc.
 
-They are plain, fully typed Python; compiled, the proxy's hot path takes about half the CPU
-(`python -m bench.hotpath`). Where mypyc or a C compiler is missing, or with
+They are plain, fully typed Python; compiled, the proxy's hot path takes a little over half the
+CPU (`python -m bench.hotpath`). Where mypyc or a C compiler is missing, or with
 SOFTSWITCH_PURE_PYTHON=1, the same modules are installed and run as Python.
 """
 
