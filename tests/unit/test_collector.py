@@ -1,5 +1,6 @@
-"""The collector schedule of the serving process: survivors are frozen every interval, and
-everything is collected at the longer interval, so a cycle is not kept forever."""
+"""The collector schedule of the serving process: every tick the young objects are collected
+and the survivors frozen, and everything is collected at the longer interval, so a cycle is not
+kept forever."""
 
 from __future__ import annotations
 
@@ -38,16 +39,20 @@ def cycle() -> weakref.ref[Node]:
 async def test_survivors_are_frozen_and_a_full_collection_frees_frozen_cycles(
     restore_collector: None,
 ) -> None:
-    schedule = CollectorSchedule(freeze_interval=0.05, full_interval=0.6)
+    schedule = CollectorSchedule(young_interval=0.05, full_interval=0.6)
     schedule.start()
     try:
         assert gc.get_threshold() == THRESHOLDS
         frozen_at_start = gc.get_freeze_count()
         assert frozen_at_start > 0
         kept = [Node() for _ in range(100)]
-        garbage = cycle()  # it becomes garbage only after the next freeze
+        held = Node()
+        held.other = Node()
+        held.other.other = held
+        garbage = weakref.ref(held)
         await asyncio.sleep(0.15)
         assert gc.get_freeze_count() >= frozen_at_start + len(kept)
+        del held  # garbage only after it was frozen
         gc.collect()
         assert garbage() is not None, "a frozen cycle is out of the collector's reach"
         await asyncio.sleep(0.8)
@@ -56,3 +61,18 @@ async def test_survivors_are_frozen_and_a_full_collection_frees_frozen_cycles(
     finally:
         await schedule.stop()
     assert schedule._task is None
+
+
+async def test_a_young_cycle_is_collected_at_the_next_tick(restore_collector: None) -> None:
+    """Every object is walked once, while young: a cycle that is garbage before the tick after
+    it was made is freed by that tick, without waiting for the full collection."""
+    schedule = CollectorSchedule(young_interval=0.05, full_interval=3600)
+    schedule.start()
+    try:
+        garbage = cycle()
+        assert garbage() is not None, "automatic collection is off: only the schedule frees it"
+        await asyncio.sleep(0.2)
+        assert garbage() is None, "the tick's collection of the young objects freed it"
+        assert schedule.full_collections == 0
+    finally:
+        await schedule.stop()
