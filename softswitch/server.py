@@ -624,7 +624,7 @@ async def serve(
     switch = await Softswitch.open(
         settings, database_url, shared_port=shared_port, siblings=siblings, worker=worker
     )
-    collector = CollectorSchedule()
+    collector = CollectorSchedule(lambda: len(switch.endpoint.table))
     who = f"{name}: " if name else ""
     try:
         await switch.start()

@@ -36,6 +36,15 @@ def cycle() -> weakref.ref[Node]:
     return weakref.ref(a)
 
 
+def frozen_cycle() -> tuple[weakref.ref[Node], Node]:
+    """A cycle, and the one reference that keeps it: dropped after the next tick froze it, it
+    is garbage only a full collection finds."""
+    held = Node()
+    held.other = Node()
+    held.other.other = held
+    return weakref.ref(held), held
+
+
 async def test_survivors_are_frozen_and_a_full_collection_frees_frozen_cycles(
     restore_collector: None,
 ) -> None:
@@ -46,10 +55,7 @@ async def test_survivors_are_frozen_and_a_full_collection_frees_frozen_cycles(
         frozen_at_start = gc.get_freeze_count()
         assert frozen_at_start > 0
         kept = [Node() for _ in range(100)]
-        held = Node()
-        held.other = Node()
-        held.other.other = held
-        garbage = weakref.ref(held)
+        garbage, held = frozen_cycle()
         await asyncio.sleep(0.15)
         assert gc.get_freeze_count() >= frozen_at_start + len(kept)
         del held  # garbage only after it was frozen
@@ -74,5 +80,48 @@ async def test_a_young_cycle_is_collected_at_the_next_tick(restore_collector: No
         await asyncio.sleep(0.2)
         assert garbage() is None, "the tick's collection of the young objects freed it"
         assert schedule.full_collections == 0
+    finally:
+        await schedule.stop()
+
+
+async def test_everything_is_collected_only_once_the_node_is_quiet(
+    restore_collector: None,
+) -> None:
+    """The full collection walks the state of every call alive: it waits until few
+    transactions are alive, then comes at the next tick."""
+    alive = [5_000]
+    schedule = CollectorSchedule(
+        lambda: alive[0], young_interval=0.02, full_interval=0.1, quiet_transactions=1_000
+    )
+    schedule.start()
+    try:
+        garbage, held = frozen_cycle()
+        await asyncio.sleep(0.1)
+        del held
+        await asyncio.sleep(0.5)
+        assert schedule.full_collections == 0, "busy: not one full collection"
+        assert garbage() is not None
+        alive[0] = 1_000
+        await asyncio.sleep(0.2)
+        assert schedule.full_collections >= 1
+        assert garbage() is None
+    finally:
+        await schedule.stop()
+
+
+async def test_a_node_never_quiet_is_collected_at_the_limit(restore_collector: None) -> None:
+    schedule = CollectorSchedule(
+        lambda: 50_000, young_interval=0.02, full_interval=0.05, full_limit=0.4
+    )
+    schedule.start()
+    try:
+        garbage, held = frozen_cycle()
+        await asyncio.sleep(0.1)
+        del held
+        await asyncio.sleep(0.1)
+        assert schedule.full_collections == 0
+        await asyncio.sleep(0.5)
+        assert schedule.full_collections >= 1
+        assert garbage() is None
     finally:
         await schedule.stop()
