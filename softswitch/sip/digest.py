@@ -272,33 +272,43 @@ class NonceStatus(Enum):
 
 
 class NonceManager:
-    """Stateless nonces (timestamp, salt, HMAC) and per-nonce nonce-count replay protection.
+    """Stateless nonces (timestamp, salt, MAC) and per-nonce nonce-count replay protection.
 
-    A nonce is base64url(ms timestamp (8 bytes) + random salt (8) + HMAC-SHA-256(secret,
-    timestamp + salt + realm + scope) truncated to 16 bytes): 43 characters, no server state.
+    A nonce is base64url(ms timestamp (8 bytes) + random salt (8) + a 16-byte keyed BLAKE2b
+    of timestamp + salt + realm + scope, the secret its key): 43 characters, no server state.
+    Keyed BLAKE2 is a MAC by design (RFC 7693), without HMAC's two passes: a third of the
+    time of HMAC-SHA-256 through OpenSSL, and a nonce is made or checked for every
+    registration and every authenticated call.
     The highest nc accepted for each nonce is remembered until the nonce expires, so memory
     is bounded by the nonces used successfully within one lifetime.
     """
 
-    __slots__ = ("_counts", "_expiries", "_secret", "_suffix", "lifetime")
+    __slots__ = ("_counts", "_expiries", "_key", "_last_checked", "_suffix", "lifetime")
 
     def __init__(self, secret: bytes, realm: str, lifetime: float = 300.0, scope: str = "") -> None:
         if len(secret) < 16:
             raise ValueError("the nonce secret must be at least 16 bytes")
-        self._secret = secret
+        # BLAKE2b takes a key of at most 64 bytes
+        self._key = secret if len(secret) <= 64 else hashlib.blake2b(secret).digest()
+        # the last nonce found genuine, and when it was issued: a request's nonce is checked
+        # (`check`), then recorded (`record`), and each needs its issue time
+        self._last_checked: tuple[str, float] | None = None
         self._suffix = f"{realm}\x00{scope}".encode()
         self.lifetime = lifetime
         self._counts: dict[str, int] = {}
         self._expiries: list[tuple[float, str]] = []  # heap of (issued + lifetime, nonce)
 
     def _mac(self, body: bytes) -> bytes:
-        return hmac.digest(self._secret, body + self._suffix, "sha256")[:16]
+        return hashlib.blake2b(body + self._suffix, key=self._key, digest_size=16).digest()
 
     def issue(self, now: float) -> str:
         body = int(now * 1000).to_bytes(8, "big") + secrets.token_bytes(8)
         return base64.urlsafe_b64encode(body + self._mac(body)).rstrip(b"=").decode()
 
     def _issued_at(self, nonce: str) -> float | None:
+        last = self._last_checked
+        if last is not None and nonce == last[0]:
+            return last[1]
         if len(nonce) != 43:
             return None
         try:
@@ -311,7 +321,9 @@ class NonceManager:
         body, mac = raw[:16], raw[16:]
         if not hmac.compare_digest(mac, self._mac(body)):
             return None
-        return int.from_bytes(body[:8], "big") / 1000
+        issued = int.from_bytes(body[:8], "big") / 1000
+        self._last_checked = (nonce, issued)
+        return issued
 
     def _fresh(self, issued: float, now: float) -> bool:
         # a nonce from the future is another node's clock running ahead
