@@ -247,6 +247,28 @@ def test_ten_thousand_transactions_only_due_timers_fire() -> None:
     assert len(table) == 0 and table.next_deadline() is None
 
 
+def test_a_rebuild_of_the_deadline_heap_keeps_its_entries_as_they_are() -> None:
+    """The serving process freezes what is old (softswitch/collector.py). A rebuild that made
+    the heap or its entries anew would hand the next young collection one new object per live
+    transaction to walk: tens of milliseconds with the loop stopped."""
+    table = TransactionTable()
+    txs = [
+        table.send_request(make_request("OPTIONS", branch_id=branch()), PEER, 0.0)[0]
+        for _ in range(3_000)
+    ]
+    for tx in txs[::2]:  # answered: Timer K instead of Timer E, the old entry left stale
+        table.receive_response(make_response(tx.request, 200, to_tag="t"), 0.1)
+    heap = table._heap
+    before = {id(entry) for entry in heap}
+    assert len(heap) > len(table)  # stale entries are there to drop
+
+    table._compact()
+    assert table._heap is heap
+    assert len(heap) == len(table) == 3_000
+    assert {id(entry) for entry in heap} <= before
+    assert table.next_deadline() == pytest.approx(0.5)  # still a heap: E of the unanswered
+
+
 def test_next_deadline_is_the_minimum_over_live_transactions() -> None:
     table = TransactionTable()
     rng = random.Random(3)
