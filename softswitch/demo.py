@@ -53,10 +53,10 @@ async def ensure_demo(store: Store, settings: Settings, sip_port: int = 5060) ->
         passwords[number] = password
         md5 = compute_ha1(number, settings.realm, password, "MD5")
         sha = compute_ha1(number, settings.realm, password, "SHA-256")
-        line = await store.get_line(number)
-        if line is None:
+        stored = await store.get_line(number)
+        if stored is None:
             await store.add_line(number, code, display, md5, sha)
-        elif (line.ha1_md5, line.ha1_sha256) != (md5, sha):
+        elif (stored.ha1_md5, stored.ha1_sha256) != (md5, sha):
             await store.set_line_credentials(number, md5, sha)
         printed.append(f"line {number} password {password} domain {domain}")
     login, line, queues, name = DEMO_OPERATOR

@@ -412,7 +412,7 @@ class QueueLegs:
         if type(output) is ResponseReceived and not _readable(output.response):  # type: ignore[union-attr]
             return True  # a response whose From or To we cannot read is dropped, as by a phone
         if tx in self._relayed:
-            self._relay_event(output)
+            self._relay_event(output, tx)
             return True
         call = self._by_client_tx.get(tx) if tx is not None else None  # type: ignore[arg-type]
         if call is None:
@@ -608,8 +608,7 @@ class QueueLegs:
         if side != "caller" and request.body:
             call.caller_sdp = request.body  # the caller gets this offer
 
-    def _relay_event(self, output: Output) -> None:
-        tx = output.tx  # type: ignore[union-attr]
+    def _relay_event(self, output: Output, tx: ClientTransaction | ServerTransaction) -> None:
         found = self._relayed.get(tx)
         if found is None:
             return

@@ -333,10 +333,10 @@ class QueueService:
                 position=position_change(position, busy),
             )
             if taken.call is None:
-                call = await self._refresh(id)
-                if call is None:
+                latest = await self._refresh(id)
+                if latest is None:
                     raise UnknownQueueCall(id)
-                raise AlreadyTaken(call)
+                raise AlreadyTaken(latest)
             if taken.operator is None:  # the position changed meanwhile: look again
                 await self._refresh_operator(operator)
                 continue
@@ -581,8 +581,8 @@ class QueueService:
         for callback in self._event_callbacks:
             self._hooks.schedule(callback, call)
         if call.event is CallEvent.TAKE and call.state is CallState.WITH_OPERATOR:
-            for callback in self._take_callbacks:
-                self._hooks.schedule(self._call_take, callback, call)
+            for take_callback in self._take_callbacks:
+                self._hooks.schedule(self._call_take, take_callback, call)
 
     async def _call_take(self, callback: TakeCallback, call: QueueCall) -> None:
         assert call.operator is not None
@@ -634,8 +634,8 @@ class QueueService:
             await self._refresh(id)  # ended meanwhile
         operators = await self._store.list_operators()
         logins = {row.login for row in operators}
-        for row in operators:
-            self._absorb_operator(row, quiet=initial)
+        for operator_row in operators:
+            self._absorb_operator(operator_row, quiet=initial)
         for login in [login for login in self._positions if login not in logins]:
             self._mirror.remove_position(login)
             self._emit(position_removed(login))

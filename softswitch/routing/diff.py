@@ -59,13 +59,13 @@ class DialplanDiff:
         lines: list[str] = []
         if self.settings:
             lines.append("Settings:")
-            for change in self.settings:
-                if change.old is None:
-                    lines.append(f"  + {change.key} = {change.new}")
-                elif change.new is None:
-                    lines.append(f"  - {change.key} (was {change.old})")
+            for setting in self.settings:
+                if setting.old is None:
+                    lines.append(f"  + {setting.key} = {setting.new}")
+                elif setting.new is None:
+                    lines.append(f"  - {setting.key} (was {setting.old})")
                 else:
-                    lines.append(f"  ~ {change.key}: {change.old} -> {change.new}")
+                    lines.append(f"  ~ {setting.key}: {setting.old} -> {setting.new}")
         if self.added or self.removed or self.changed or self.moved:
             lines.append("Rules:")
         for rule in self.added:

@@ -70,11 +70,13 @@ class CallBook:
 
     def call_id(self, operator: str, id: int) -> str | None:
         """The SIP Call-ID of call `id` in the operator's book (what its record is kept by)."""
-        entry = self._books.get(operator, {}).get(id)
+        book = self._books.get(operator)
+        entry = None if book is None else book.get(id)
         return None if entry is None else entry[0].get("call_id")
 
     def set_note(self, operator: str, id: int, note: str) -> bool:
-        entry = self._books.get(operator, {}).get(id)
+        book = self._books.get(operator)
+        entry = None if book is None else book.get(id)
         if entry is None:
             return False
         entry[1] = note or None
