@@ -204,6 +204,11 @@ class CdrWriter:
                     continue
                 attempt = 0
                 self._resolve_waiters()
+                if self._lingering():
+                    # what came in while the batch was written waits for the rest, as the
+                    # first records did: else a COPY of one to four records follows each
+                    # batch (seen at 500 calls/s), each a round trip of its own
+                    break
             if self._closed:
                 return
 

@@ -16,6 +16,7 @@ from softswitch.store import (
     StoreClosedError,
     UnknownDialplanVersionError,
 )
+from softswitch.store.cdrs import CdrWriter
 
 pytestmark = pytest.mark.integration
 
@@ -178,6 +179,31 @@ async def test_records_while_a_batch_is_written_join_the_next(store: Store) -> N
     assert store.cdr_stats.written == 500
     assert store.cdr_stats.batches < 20
     assert len(await store.list_cdrs(limit=1000)) == 500
+
+
+async def test_records_that_trickle_in_while_a_batch_is_written_wait_for_the_next(
+    store: Store,
+) -> None:
+    """A record submitted while a COPY is under way waits out the linger like the first
+    records did, so calls that end one by one do not each get a COPY of their own."""
+    writer = CdrWriter(store._pool, linger=0.5)
+    writer.submit(record(1000))
+    await writer.flush()  # the connection and the COPY are warm
+    before = writer.stats
+    for n in range(50):
+        writer.submit(record(n))
+    await asyncio.sleep(0.5)
+    for n in range(50, 250):  # from the end of the linger on, about one record a millisecond
+        writer.submit(record(n))
+        await asyncio.sleep(0.001)
+    for _ in range(100):
+        if writer.stats.written - before.written == 250:
+            break
+        await asyncio.sleep(0.05)
+    stats = writer.stats
+    await writer.close()
+    assert stats.written - before.written == 250
+    assert stats.batches - before.batches <= 3  # without the linger: a COPY every few ms
 
 
 async def test_record_round_trip_and_filters(store: Store) -> None:
