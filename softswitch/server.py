@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import secrets
@@ -31,7 +32,13 @@ from .recovery import (
     replaced_nodes,
     take_over_held_calls,
 )
-from .registrar import LineCredentials, LocationService, Registrar, RegistrarPolicy
+from .registrar import (
+    LineCredentials,
+    LocationService,
+    Registrar,
+    RegistrarPolicy,
+    register_error,
+)
 from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
@@ -103,7 +110,7 @@ class Softswitch:
             location=self.location,
             authenticator=self.authenticator,
             lookup_ha1=self.credentials.lookup,
-            write_bindings=store.write_bindings,
+            write_bindings=store.submit_bindings,
             node=settings.node,
             policy=RegistrarPolicy(
                 min_expires=settings.min_expires,
@@ -554,27 +561,20 @@ class Softswitch:
         return not isinstance(uri, SipURI) or uri.user is None
 
     def _register(self, request: Request, peer: Peer, tx: ServerTransaction) -> None:
-        """Answered at once when no binding changes (a challenge, a refusal); else in a task
-        that waits for the commit."""
+        """Answered at once when no binding changes (a challenge, a refusal, a query); else
+        once the change is committed."""
         now = time.time()
         try:
             checked = self.registrar.check(request, peer, now)
         except SipError as err:
-            self.endpoint.respond(tx, _register_error(request, err))
+            self.endpoint.respond(tx, register_error(request, err))
             return
         if isinstance(checked, Response):
             self.endpoint.respond(tx, checked)
         else:
-            self._spawn(self._update_bindings(request, peer, tx, checked, now))
-
-    async def _update_bindings(
-        self, request: Request, peer: Peer, tx: ServerTransaction, line: str, now: float
-    ) -> None:
-        try:
-            response = await self.registrar.update(request, peer, line, now)
-        except SipError as err:
-            response = _register_error(request, err)
-        self.endpoint.respond(tx, response)
+            self.registrar.update(
+                request, peer, checked, now, functools.partial(self.endpoint.respond, tx)
+            )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -585,15 +585,6 @@ class Softswitch:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("request handler failed", exc_info=task.exception())
-
-
-def _register_error(request: Request, err: SipError) -> Response:
-    response = make_response(
-        request, err.status, err.reason if err.status != 500 else None, to_tag=new_tag()
-    )
-    if err.status == 500:
-        response.add_header("Retry-After", "5")
-    return response
 
 
 def _hosts(value: str) -> Sequence[str]:

@@ -3,7 +3,7 @@ checks."""
 
 from .credentials import LineCredentials, pack_ha1s
 from .location import LocationService, peer_of
-from .registrar import Registrar, RegistrarPolicy
+from .registrar import Registrar, RegistrarPolicy, register_error
 
 __all__ = [
     "LineCredentials",
@@ -12,4 +12,5 @@ __all__ = [
     "RegistrarPolicy",
     "pack_ha1s",
     "peer_of",
+    "register_error",
 ]

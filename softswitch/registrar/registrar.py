@@ -10,7 +10,8 @@ import asyncio
 import functools
 import logging
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -32,7 +33,9 @@ from .location import LocationService
 
 log = logging.getLogger(__name__)
 
-WriteBindings = Callable[[str, Sequence[Binding], Sequence[str]], Awaitable[None]]
+# Queues a change of a line's bindings; the future is done once it is committed.
+WriteBindings = Callable[[str, Sequence[Binding], Sequence[str]], "asyncio.Future[None]"]
+Respond = Callable[[Response], None]
 LookupHa1 = Callable[[str, str], "str | None"]
 
 # Extensions a REGISTER may Require that we support (§10.3 step 2).
@@ -76,7 +79,8 @@ class Registrar:
         self.policy = policy or RegistrarPolicy()
         self.trusted = trusted if trusted is not None else SourceNetworks()
         self.is_line = is_line
-        self._line_locks: dict[str, asyncio.Lock] = {}
+        # the lines with a write under way, and the changes that wait for it
+        self._queued: dict[str, deque[tuple[Request, Peer, float, Respond]]] = {}
 
     def check(self, request: Request, peer: Peer, now: float) -> Response | str:
         """Steps 2 to 6 of §10.3, which need no database: the final response (a challenge,
@@ -138,20 +142,88 @@ class Registrar:
         values = self.authenticator.challenge(now)
         return register_tag(call_id), [("WWW-Authenticate", value) for value in values]
 
-    async def update(self, request: Request, peer: Peer, line: str, now: float) -> Response:
-        """Steps 7 and 8: the bindings of `line` (as `check` found it) changed, committed,
-        then the 200 that lists them. Raises SipError for a malformed request."""
-        lock = self._line_locks.get(line)
-        if lock is None:
-            lock = self._line_locks[line] = asyncio.Lock()
-        try:
-            async with lock:
-                return await self._update(request, peer, line, now)
-        finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._line_locks.pop(line, None)
+    def update(self, request: Request, peer: Peer, line: str, now: float, respond: Respond) -> None:
+        """Steps 7 and 8: change the bindings of `line` (as `check` found it) and pass the 200
+        that lists them to `respond` once the change is committed; at once when nothing is to
+        be written (a query, a refusal, a malformed request's 400). A line's changes are made
+        one at a time, in the order they came, each on the bindings the last one left."""
+        queued = self._queued.get(line)
+        if queued is not None:
+            queued.append((request, peer, now, respond))
+            return
+        if self._start(request, peer, line, now, respond):
+            self._queued[line] = deque()
 
-    async def _update(self, request: Request, peer: Peer, line: str, now: float) -> Response:
+    def _start(self, request: Request, peer: Peer, line: str, now: float, respond: Respond) -> bool:
+        """Answer at once, or start the write and answer when it is done: True while the
+        write is under way."""
+        try:
+            change = self._change(request, peer, line, now)
+            if isinstance(change, Response):
+                respond(change)
+                return False
+            held, upserts, removals = change
+            written = self.write_bindings(held, upserts, removals)
+        except SipError as err:
+            respond(register_error(request, err))
+            return False
+        except StoreError as err:  # a change the writer refused before queueing it
+            respond(self._not_saved(request, line, err))
+            return False
+        except Exception:  # a fault of ours: a 500 for this one, the line's next changes go on
+            log.exception("REGISTER for line %s failed", line)
+            respond(register_error(request, SipError("Server error", 500)))
+            return False
+        written.add_done_callback(
+            functools.partial(self._committed, request, line, held, upserts, removals, now, respond)
+        )
+        return True
+
+    def _committed(
+        self,
+        request: Request,
+        line: str,
+        held: str,
+        upserts: list[Binding],
+        removals: list[str],
+        now: float,
+        respond: Respond,
+        written: asyncio.Future[None],
+    ) -> None:
+        """The write is done: the location service takes the change, the phone its answer.
+        `line` is the line as `check` found it, `held` as the node holds it."""
+        try:
+            failure = written.exception() if not written.cancelled() else StoreError("cancelled")
+            if failure is None:
+                self.location.apply(held, upserts, removals)
+                respond(self._ok(request, self.location.bindings(held, now), now))
+            elif isinstance(failure, StoreError):
+                respond(self._not_saved(request, held, failure))
+            else:
+                log.error("bindings of line %s not saved", held, exc_info=failure)
+                respond(register_error(request, SipError("Bindings not saved", 500)))
+        finally:
+            self._next(line)
+
+    def _next(self, line: str) -> None:
+        """The line's write is done: start the changes that waited for it, up to the next
+        write."""
+        queued = self._queued[line]
+        while queued:
+            request, peer, now, respond = queued.popleft()
+            if self._start(request, peer, line, now, respond):
+                return
+        del self._queued[line]
+
+    def _not_saved(self, request: Request, line: str, err: StoreError) -> Response:
+        log.error("bindings of line %s not saved: %s", line, err)
+        return register_error(request, SipError("Bindings not saved", 500))
+
+    def _change(
+        self, request: Request, peer: Peer, line: str, now: float
+    ) -> Response | tuple[str, list[Binding], list[str]]:
+        """The answer when nothing is to be written, else the line's upserts and removals.
+        Raises SipError for a malformed request."""
         current = self.location.bindings(line, now)
         if current:
             line = current[0].line_number  # a refresh keeps the number the node holds already
@@ -160,8 +232,7 @@ class Registrar:
             # §10.3 step 6: "*" only alone and only with Expires: 0.
             if contacts or len(request.header_values("contact")) != 1 or request.expires != 0:
                 raise SipError("Contact: * needs Expires: 0 and no other contact")
-            await self._commit(line, [], [b.contact for b in current])
-            return self._ok(request, [], now)
+            return self._written(request, line, [], [b.contact for b in current], now)
         if not contacts:
             return self._ok(request, current, now)  # a query (§10.2.3)
         if len(contacts) > self.policy.max_contacts:
@@ -194,8 +265,17 @@ class Registrar:
                     removals.append(existing.contact)
                 continue
             upserts.append(self._binding(request, peer, line, contact, expires, now))
-        await self._commit(line, upserts, removals)
-        return self._ok(request, self.location.bindings(line, now), now)
+        return self._written(request, line, upserts, removals, now)
+
+    def _written(
+        self, request: Request, line: str, upserts: list[Binding], removals: list[str], now: float
+    ) -> Response | tuple[str, list[Binding], list[str]]:
+        """What to write (a contact both refreshed and replaced is not removed), or the 200
+        at once when that is nothing."""
+        removals = [c for c in dict.fromkeys(removals) if all(b.contact != c for b in upserts)]
+        if not upserts and not removals:
+            return self._ok(request, self.location.bindings(line, now), now)
+        return line, upserts, removals
 
     def _expires(self, contact: NameAddr, header_expires: int | None) -> int:
         value = contact.params.get("expires")
@@ -247,17 +327,6 @@ class Registrar:
             return (self.flow_route, *path)
         return path
 
-    async def _commit(self, line: str, upserts: list[Binding], removals: list[str]) -> None:
-        removals = [c for c in dict.fromkeys(removals) if all(b.contact != c for b in upserts)]
-        if not upserts and not removals:
-            return
-        try:
-            await self.write_bindings(line, upserts, removals)
-        except StoreError as err:
-            log.error("bindings of line %s not saved: %s", line, err)
-            raise SipError("Bindings not saved", 500) from err
-        self.location.apply(line, upserts, removals)
-
     def _ok(self, request: Request, bindings: Sequence[Binding], now: float) -> Response:
         headers = [
             ("Contact", f"<{b.contact}>;expires={max(0, int(b.expires_at - now))}" + _q(b))
@@ -302,6 +371,16 @@ def _matching(bindings: Sequence[Binding], contact: NameAddr) -> Binding | None:
             except SipError:
                 continue
     return None
+
+
+def register_error(request: Request, err: SipError) -> Response:
+    """The answer to a REGISTER that `err` stopped (a 500 is worth another try in a while)."""
+    response = make_response(
+        request, err.status, err.reason if err.status != 500 else None, to_tag=_tag(request)
+    )
+    if err.status == 500:
+        response.add_header("Retry-After", "5")
+    return response
 
 
 def _tag(request: Request) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -540,6 +541,14 @@ class Store:
         binding the schema refuses, `DatabaseUnavailableError` if the database cannot be reached.
         """
         await self._writer.write(line, upserts, removals)
+
+    def submit_bindings(
+        self, line: str, upserts: Sequence[Binding] = (), removals: Sequence[str] = ()
+    ) -> asyncio.Future[None]:
+        """`write_bindings` without waiting: the future is done once the change is committed,
+        or holds the error `write_bindings` would raise; a change that cannot be queued
+        (misuse, a closed store) raises at once."""
+        return self._writer.submit(line, upserts, removals)
 
     async def remove_all_bindings(self, line: str) -> None:
         """Delete every binding of `line` (a `Contact: *` registration), in write order."""

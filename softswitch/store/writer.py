@@ -152,6 +152,18 @@ class BindingWriter:
 
         Cancelling the caller does not withdraw a change that is already queued.
         """
+        await self.submit(line, upserts, removals, remove_all=remove_all)
+
+    def submit(
+        self,
+        line: str,
+        upserts: Sequence[Binding] = (),
+        removals: Sequence[str] = (),
+        *,
+        remove_all: bool = False,
+    ) -> asyncio.Future[None]:
+        """Queue a change: the future is done once it is committed, or has the StoreError
+        that kept it out. Raises StoreError at once for a change that cannot be queued."""
         if self._closed:
             raise StoreClosedError("the store is closed")
         upserts = tuple(upserts)
@@ -164,14 +176,15 @@ class BindingWriter:
         overlap = {binding.contact for binding in upserts}.intersection(removals)
         if overlap:
             raise InvalidValueError(f"contact both added and removed: {sorted(overlap)[0]}")
-        if not upserts and not removals and not remove_all:
-            return
-        self.start()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not upserts and not removals and not remove_all:
+            future.set_result(None)
+            return future
+        self.start()
         self._pending.append(_Change(line, upserts, removals, remove_all, future))
         self._calls += 1
         self._wakeup.set()
-        await future
+        return future
 
     async def close(self) -> None:
         """Write what is queued, then stop."""

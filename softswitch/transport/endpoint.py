@@ -92,12 +92,14 @@ class SipEndpoint:
         # networks, whose REGISTERs are taken, not challenged): not peeked at for nothing
         self.unscreened: Container[str] = ()
         self.ack_relay: AckRelay | None = None
+        self._closed = False
 
     async def listen(self, host: str, port: int, *, shared: bool = False) -> int:
         self._loop = asyncio.get_running_loop()
         return await self.transport.listen(host, port, shared=shared)
 
     async def close(self) -> None:
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -203,8 +205,8 @@ class SipEndpoint:
         """Send a response on its server transaction (retransmitted by it over UDP); `data`
         is its wire form when the caller already has it."""
         assert self._loop is not None
-        if tx.terminated:
-            return  # a response after the transaction ended (the caller gave up): nothing to do
+        if tx.terminated or self._closed:
+            return  # the caller gave up, or the node stops: nothing to do
         self._dispatch(self.table.send_response(tx, response, self._loop.time(), data=data))
 
     def send_request(self, request: Request, peer: Peer) -> ClientTransaction:

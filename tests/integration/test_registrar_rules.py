@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import socket
 import time
 import uuid
@@ -59,6 +60,23 @@ class RawPhone:
             response = self._send(contacts, expires, extra or [], authorization, user)
         return response
 
+    def burst(self, contact_lists: list[list[str]]) -> dict[int, Response]:
+        """One REGISTER for each list of contacts, sent back to back on one nonce (nc 1, 2,
+        ...) without waiting for answers: the final responses by CSeq."""
+        self.cseq += 1
+        challenge = self._send(None, None, [], None, None)
+        assert challenge.status == 401
+        offered = select_challenge(challenge.header_values("www-authenticate"))
+        first = self.cseq + 1
+        for nc, contacts in enumerate(contact_lists, start=1):
+            self.cseq += 1
+            authorization = answer_challenge(
+                offered, self.line, "REGISTER", "sip:127.0.0.1", password=self.password, nc=nc
+            )
+            self._transmit(contacts, 300, [], authorization, None)
+        answers = (self._final() for _ in contact_lists)
+        return {response.cseq.number - first: response for response in answers}
+
     def _send(
         self,
         contacts: list[str] | None,
@@ -67,6 +85,25 @@ class RawPhone:
         authorization: str | None,
         user: str | None,
     ) -> Response:
+        self._transmit(contacts, expires, extra, authorization, user)
+        return self._final()
+
+    def _final(self) -> Response:
+        """The next final response to arrive."""
+        while True:
+            message = parse_message(self.sock.recv(65535))
+            assert isinstance(message, Response)
+            if message.status >= 200:
+                return message
+
+    def _transmit(
+        self,
+        contacts: list[str] | None,
+        expires: int | None,
+        extra: list[str],
+        authorization: str | None,
+        user: str | None,
+    ) -> None:
         aor = f"sip:{user or self.line}@127.0.0.1"
         lines = [
             "REGISTER sip:127.0.0.1 SIP/2.0",
@@ -85,11 +122,6 @@ class RawPhone:
         lines += extra
         lines.append("Content-Length: 0")
         self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), self.server)
-        while True:
-            message = parse_message(self.sock.recv(65535))
-            assert isinstance(message, Response)
-            if message.status >= 200:
-                return message
 
     def contact(self, suffix: str = "") -> str:
         return f"<sip:{self.line}@127.0.0.1:{self.local_port}{suffix}>"
@@ -204,3 +236,56 @@ async def test_the_challenge_is_answered_from_the_bytes_without_a_transaction(
     ok = await call(raw.register, [raw.contact()])
     assert ok.status == 200
     assert switch.endpoint.table.server_count == held + 1  # the REGISTER with credentials
+
+
+async def test_registrations_of_one_line_that_come_together_are_made_in_turn(
+    switch: Softswitch, raw: RawPhone
+) -> None:
+    """Each REGISTER is made on the bindings the one before it left (§10.3: the registrar
+    processes them in order), though all arrive while the first is being written: the third
+    removes the binding the first made."""
+    desk, hall, cellar = (f"sip:5551001@127.0.0.1:{port}" for port in (6000, 6001, 6002))
+    answers = await call(
+        raw.burst, [[f"<{desk}>"], [f"<{hall}>"], [f"<{desk}>;expires=0"], [f"<{cellar}>"]]
+    )
+    assert [answers[n].status for n in range(4)] == [200] * 4
+    assert [set(contacts_of(answers[n])) for n in range(4)] == [
+        {desk},
+        {desk, hall},
+        {hall},
+        {hall, cellar},
+    ]
+    stored = await switch.store.load_bindings(time.time(), line="5551001")
+    assert sorted(b.contact for b in stored) == [hall, cellar]
+    assert sorted(b.contact for b in switch.location.bindings("5551001")) == [hall, cellar]
+
+
+async def test_a_registration_the_database_refuses_gets_500_and_the_next_goes_through(
+    switch: Softswitch, raw: RawPhone, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write PostgreSQL refuses answers its REGISTER 500 with Retry-After, changes nothing,
+    and the line's next REGISTER (sent before that answer came) is made as usual."""
+    async with switch.store._pool.acquire() as conn:
+        await conn.execute(
+            """
+            CREATE FUNCTION refuse_binding() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$;
+            CREATE TRIGGER refuse_binding BEFORE INSERT ON bindings FOR EACH ROW
+                WHEN (NEW.contact LIKE 'sip:refused@%') EXECUTE FUNCTION refuse_binding();
+            """
+        )
+    refused = "<sip:refused@127.0.0.1:6100>"
+    desk = raw.contact()
+    with caplog.at_level(logging.ERROR, logger="softswitch.registrar.registrar"):
+        answers = await call(raw.burst, [[desk], [refused], [desk, "<sip:5551001@127.0.0.1:6101>"]])
+    assert answers[0].status == 200
+    assert answers[1].status == 500
+    assert answers[1].header("retry-after") == "5"
+    assert answers[2].status == 200
+    assert set(contacts_of(answers[2])) == {desk[1:-1], "sip:5551001@127.0.0.1:6101"}
+    assert "bindings of line 5551001 not saved" in caplog.text
+    stored = await switch.store.load_bindings(time.time(), line="5551001")
+    assert sorted(b.contact for b in stored) == sorted([desk[1:-1], "sip:5551001@127.0.0.1:6101"])
+    assert sorted(b.contact for b in switch.location.bindings("5551001")) == sorted(
+        b.contact for b in stored
+    )
