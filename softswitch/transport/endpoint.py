@@ -256,7 +256,7 @@ class SipEndpoint:
         self._arm()
 
     def _arm(self) -> None:
-        deadline = self.table.next_deadline()
+        deadline = self.table.next_wakeup()
         if deadline is None or deadline == self._timer_at:
             return
         if self._timer_at is not None and self._timer_at <= deadline and self._timer is not None:

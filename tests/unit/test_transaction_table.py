@@ -1,4 +1,4 @@
-"""The transaction table: dispatch of requests and responses, and its one heap of deadlines."""
+"""The transaction table: dispatch of requests and responses, and its deadlines by the slot."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from softswitch.transaction import (
     branch,
     build_cancel,
 )
+from softswitch.transaction.table import slot_of
 
 PEER = ("udp", "192.0.2.1", 5060)
 
@@ -237,8 +238,9 @@ def test_ten_thousand_transactions_only_due_timers_fire() -> None:
     answered = [tx for i, tx in enumerate(by_tx) if i % 2 == 0]
     for tx in answered:
         table.receive_response(make_response(tx.request, 200, to_tag="t"), now)
-    heap_size = len(table._heap)
-    assert heap_size <= 2 * len(table) + 1024  # stale entries do not pile up
+    # each answered one left its Timer E entry behind; every entry is a transaction itself
+    entries = [tx for slot in table._slots.values() for tx in slot]
+    assert len(entries) == 10_000 + 5_000 and set(entries) == set(by_tx)
 
     # Everything ends: K (5 s) for the answered, F (32 s) for the rest.
     out = table.handle_timers(100.0)
@@ -247,26 +249,42 @@ def test_ten_thousand_transactions_only_due_timers_fire() -> None:
     assert len(table) == 0 and table.next_deadline() is None
 
 
-def test_a_rebuild_of_the_deadline_heap_keeps_its_entries_as_they_are() -> None:
-    """The serving process freezes what is old (softswitch/collector.py). A rebuild that made
-    the heap or its entries anew would hand the next young collection one new object per live
-    transaction to walk: tens of milliseconds with the loop stopped."""
+def test_stale_entries_go_when_their_slot_comes_due() -> None:
+    """A deadline that moves leaves its old entry behind, dropped unseen when its slot comes
+    due: nothing is rebuilt, and no entry outlives the longest timer."""
     table = TransactionTable()
     txs = [
         table.send_request(make_request("OPTIONS", branch_id=branch()), PEER, 0.0)[0]
         for _ in range(3_000)
     ]
-    for tx in txs[::2]:  # answered: Timer K instead of Timer E, the old entry left stale
+    for tx in txs[::2]:  # answered: Timer K (5 s) instead of Timer E (0.5 s)
         table.receive_response(make_response(tx.request, 200, to_tag="t"), 0.1)
-    heap = table._heap
-    before = {id(entry) for entry in heap}
-    assert len(heap) > len(table)  # stale entries are there to drop
+    assert sorted(table._slots) == [slot_of(0.5), slot_of(5.1)]
+    assert len(table._slots[slot_of(0.5)]) == 3_000  # 1,500 of them stale
+    assert table.next_deadline() == 0.5
 
-    table._compact()
-    assert table._heap is heap
-    assert len(heap) == len(table) == 3_000
-    assert {id(entry) for entry in heap} <= before
-    assert table.next_deadline() == pytest.approx(0.5)  # still a heap: E of the unanswered
+    fired = table.handle_timers(0.5)
+    assert len(fired) == 1_500 and all(type(o) is Send for o in fired)  # only the unanswered
+    assert slot_of(0.5) not in table._slots
+    assert table.next_deadline() == 1.5  # Timer E again, 1 s on
+
+    assert sum(type(o) is Terminated for o in table.handle_timers(5.1)) == 1_500  # Timer K
+    assert len(table) == 1_500
+    table.handle_timers(40.0)
+    assert len(table) == 0 and table._slots == {} and table._slot_numbers == []
+
+
+def test_the_wakeup_is_the_end_of_the_earliest_deadlines_slot() -> None:
+    """One call of `handle_timers` at the end of a slot fires every timer in it."""
+    table = TransactionTable()
+    starts = [10.002 + 0.001 * i for i in range(7)]  # Timer E at 10.502 to 10.508
+    for start in starts:
+        table.send_request(make_request("OPTIONS", branch_id=branch()), PEER, start)
+    assert table.next_deadline() == pytest.approx(10.502)
+    wakeup = table.next_wakeup()
+    assert wakeup is not None and 10.508 < wakeup <= 10.51
+    assert kinds(table.handle_timers(wakeup)) == [Send] * 7
+    assert table.next_deadline() == pytest.approx(wakeup + 1.0)  # Timer E, doubled, from then
 
 
 def test_next_deadline_is_the_minimum_over_live_transactions() -> None:
