@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, help="seconds of load per step (default 20)")
     parser.add_argument("--settle", type=float, help="pause after each step (default 5 s)")
     parser.add_argument(
+        "--tail",
+        type=float,
+        help="seconds after each step whose server CPU counts to it, less the idle use "
+        "(default 35: transactions wait out 64*T1 = 32 s; 0 with --quick)",
+    )
+    parser.add_argument(
         "--rates", type=lambda t: [float(r) for r in t.split(",")], help="e.g. 500,1000,2000"
     )
     parser.add_argument("--start-rate", type=float, help="first rate of the doubling (100)")
@@ -79,6 +85,7 @@ def options_from(args: argparse.Namespace) -> Options:
     values: dict[str, Any] = {
         "seconds": args.seconds,
         "settle": args.settle,
+        "tail": args.tail,
         "rates": args.rates,
         "start_rate": args.start_rate,
         "max_rate": args.max_rate,

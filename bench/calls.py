@@ -34,7 +34,11 @@ def run_calls(options: Options) -> dict[str, Any]:
     placement = procs.Placement.for_machine()
     workdir = options.workdir / "calls"
     uas_port, uac_port = procs.free_udp_port(), procs.free_udp_port()
-    result: dict[str, Any] = {"placement": placement.describe(), "targets": {}}
+    result: dict[str, Any] = {
+        "placement": placement.describe(),
+        "tail": options.tail,
+        "targets": {},
+    }
     say(f"calls: {placement.describe()}")
     with fresh_database(options.database_url) as database:
         database.place(placement.load)
@@ -50,7 +54,9 @@ def run_calls(options: Options) -> dict[str, Any]:
             "lines": options.lines,
             "seconds": round(time.monotonic() - started, 1),
         }
-        bench = Bench(workdir, placement, uas_port, uac_port, options.settle, database)
+        bench = Bench(
+            workdir, placement, uas_port, uac_port, options.settle, database, options.tail
+        )
         port = procs.free_udp_port()
         start = partial(start_softswitch, database.url, workdir, placement.server, port=port)
         with Server(start) as server:

@@ -40,6 +40,7 @@ class Bench:
     uac_port: int
     settle: float
     database: Database | None = None  # measured and counted when the softswitch is the target
+    tail: float = 0.0  # seconds after a step whose server CPU counts to it (`work_left`)
 
 
 def run_step(
@@ -82,6 +83,7 @@ def run_step(
             process.stop()
         raise
     sipp_cpu = sipp.reaped_children_cpu() - sipp_before
+    after = work_left(target, bench.tail)
     if not target.alive():
         notes.append(f"{target.name} exited during the step")
     wait_quiet(target, bench.settle)
@@ -105,6 +107,7 @@ def run_step(
         retransmissions=sipp.counter(stats, "Retransmissions"),
         wall=round(measured.wall, 3),
         server_cpu=round(measured.server_cpu, 3),
+        server_cpu_after=round(after, 3),
         sipp_cpu=round(sipp_cpu, 3),
         db_cpu=None if measured.db_cpu is None else round(measured.db_cpu, 3),
         others_cpu=round(measured.others_cpu, 3),
@@ -157,6 +160,23 @@ def _achieved(successful: int, count: int, done: list[float], rate: float) -> fl
     share = (int(0.99 * (len(done) - 1)) - int(0.01 * (len(done) - 1))) / (len(done) - 1)
     span = (high - low) / share * count / (count - 1) if share else 0.0
     return round(successful / span, 1) if span > 0 else 0.0
+
+
+IDLE_SAMPLE = 2.0  # seconds the server's idle use is measured over, after the tail
+
+
+def work_left(target: Target, tail: float) -> float:
+    """CPU seconds the server spent in the `tail` seconds after a step, less what it uses
+    idle (measured just after): the transactions of the step's last 32 s end in it, timers
+    that fire at 64*T1 (RFC 3261 Timers J, L, M) and the work of dropping them."""
+    if tail <= 0 or not target.alive():
+        return 0.0
+    started = target.cpu_seconds()
+    time.sleep(tail)
+    ended = target.cpu_seconds()
+    time.sleep(IDLE_SAMPLE)
+    idle = (target.cpu_seconds() - ended) / IDLE_SAMPLE
+    return max(0.0, ended - started - idle * tail)
 
 
 def wait_quiet(target: Target, at_least: float, at_most: float = 45.0) -> None:

@@ -24,6 +24,9 @@ class Options:
     quick: bool = False
     seconds: float = 20.0  # load per step
     settle: float = 5.0  # pause after each step
+    # CPU measured after each step: a SIP server's transactions wait out 64*T1 (32 s) after
+    # a call or registration ends, and ending them is work the step caused
+    tail: float = 35.0
     rates: list[float] | None = None  # None: doubling from start_rate
     start_rate: float = 100.0
     max_rate: float = 40_000.0
@@ -47,6 +50,7 @@ class Options:
             "quick": True,
             "seconds": 4.0,
             "settle": 2.0,
+            "tail": 0.0,
             "bindings": 20_000,
             "routing_calls": 50_000,
             "flame_seconds": 10.0,

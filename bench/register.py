@@ -42,7 +42,11 @@ def run_register(options: Options) -> dict[str, Any]:
     workdir = options.workdir / "register"
     workdir.mkdir(parents=True, exist_ok=True)
     injection = injection_file(workdir / "lines.csv", options.lines)
-    result: dict[str, Any] = {"placement": placement.describe(), "targets": {}}
+    result: dict[str, Any] = {
+        "placement": placement.describe(),
+        "tail": options.tail,
+        "targets": {},
+    }
     say(f"register: {placement.describe()}, {options.lines} lines")
     with fresh_database(options.database_url) as database:
         database.place(placement.load)
@@ -65,6 +69,7 @@ def run_register(options: Options) -> dict[str, Any]:
             procs.free_udp_port(),
             options.settle,
             database,
+            options.tail,
         )
         for name, auth in SOFTSWITCH_VARIANTS.items():
             start = partial(

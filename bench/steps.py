@@ -50,7 +50,8 @@ def percentile(ordered: Sequence[float], p: float) -> float:
 
 @dataclass
 class Step:
-    """What one step measured. CPU figures are seconds of utime + stime over the step."""
+    """What one step measured. CPU figures are seconds of utime + stime over the step; the
+    server's CPU per call adds what it spent after the step on the step's work."""
 
     target: str
     offered: float
@@ -72,6 +73,7 @@ class Step:
     latency_100: Latency
     latency_180: Latency
     records: int | None = None  # call records written to PostgreSQL during the step
+    server_cpu_after: float = 0.0  # after the step, on work it left (`load.work_left`)
     rejected: int = 0  # calls ended by an error response (past capacity: 503s of overload)
     errors: str = ""
     notes: list[str] = field(default_factory=list)
@@ -83,7 +85,10 @@ class Step:
 
     @property
     def server_cpu_us_per_call(self) -> float | None:
-        return self.server_cpu / self.successful * 1e6 if self.successful else None
+        """The server's CPU over the step and after it, on the work of the step."""
+        if not self.successful:
+            return None
+        return (self.server_cpu + self.server_cpu_after) / self.successful * 1e6
 
     @property
     def db_cpu_us_per_call(self) -> float | None:
