@@ -219,6 +219,7 @@ def _steps_table(
         ("UDP drops", lambda s: s["udp_drops"]),
         ("server CPU", lambda s: f"{s['server_load']:.0%}"),
         (f"µs CPU/{unit}", lambda s: s["server_cpu_us_per_call"]),
+        (f"of it after the step, µs/{unit}", _after),
     ]
     if records:
         columns.append((f"PG µs/{unit}", lambda s: s["db_cpu_us_per_call"]))
@@ -363,6 +364,14 @@ def _criteria(tail: float | None) -> str:
         f"A step passes with failed + unfinished calls under {MAX_LOSS:.1%} and at least "
         f"{MIN_ACHIEVED:.0%} of the offered rate achieved. " + cpu
     )
+
+
+def _after(step: dict[str, Any]) -> str:
+    """The share of the CPU per call the server spent after the step (`load.work_left`)."""
+    after = step.get("server_cpu_after")
+    if after is None or not step["successful"]:
+        return "-"
+    return f"{after / step['successful'] * 1e6:.1f}"
 
 
 def _lat(step: dict[str, Any], key: str) -> str:
