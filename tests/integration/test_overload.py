@@ -100,9 +100,12 @@ async def shedding(switch: Softswitch) -> AsyncIterator[None]:
         spinner.stop()
 
 
+TRUSTED = "127.0.0.2"  # a trusted source network: its REGISTERs need no credentials
+
+
 @pytest.fixture
 async def switch(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Softswitch]:
-    settings = switch_settings(tmp_path, overload_target=0.5)
+    settings = switch_settings(tmp_path, overload_target=0.5, trusted_networks=f"{TRUSTED}/32")
     node = await Softswitch.open(settings, fresh_database_url)
     await provision(
         node.store,
@@ -190,17 +193,19 @@ async def test_in_overload_new_calls_and_registrations_get_503_and_the_call_up_g
     assert calls_refused + registrations_refused == switch.admission.refused
 
 
-def register(port: int, cseq: int, authorization: str | None = None) -> bytes:
-    """Line 5551003's REGISTER from 127.0.0.1:`port`, with `authorization` if given."""
+def register(
+    port: int, cseq: int, authorization: str | None = None, host: str = "127.0.0.1"
+) -> bytes:
+    """Line 5551003's REGISTER from `host`:`port`, with `authorization` if given."""
     credentials = f"Authorization: {authorization}\r\n" if authorization else ""
     return (
         "REGISTER sip:127.0.0.1 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-reg-{cseq};rport\r\n"
+        f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-reg-{cseq};rport\r\n"
         "Max-Forwards: 70\r\n"
         "From: <sip:5551003@127.0.0.1>;tag=carol\r\n"
         "To: <sip:5551003@127.0.0.1>\r\n"
         f"Call-ID: carol-overload@test\r\nCSeq: {cseq} REGISTER\r\n"
-        f"Contact: <sip:5551003@127.0.0.1:{port}>\r\nExpires: 300\r\n"
+        f"Contact: <sip:5551003@{host}:{port}>\r\nExpires: 300\r\n"
         f"{credentials}Content-Length: 0\r\n\r\n"
     ).encode()
 
@@ -248,6 +253,31 @@ async def test_in_overload_credentials_pass_only_when_they_answer_a_fresh_challe
     assert [b.contact for b in switch.location.bindings("5551003", time.time())] == [
         f"sip:5551003@127.0.0.1:{port}"
     ]
+
+
+async def test_in_overload_a_trusted_phone_is_refused_like_any_other_and_taken_after(
+    switch: Softswitch,
+) -> None:
+    """A REGISTER from a trusted network needs no credentials, which makes it no less new:
+    in overload it takes its chance with the rest (503, a Retry-After), and once the load is
+    gone it is registered without a challenge."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as phone:
+        phone.bind((TRUSTED, 0))
+        phone.setblocking(False)
+        port = phone.getsockname()[1]
+        node = ("127.0.0.1", switch.sip_port)
+        async with shedding(switch):
+            refused = await exchange(phone, node, register(port, 1, host=TRUSTED))
+            assert refused.startswith("SIP/2.0 503 "), refused
+            retry_after = header_value(refused, "Retry-After")
+            low, high = REGISTER_RETRY_AFTER
+            assert retry_after is not None and low <= int(retry_after) <= high
+            assert switch.location.bindings("5551003", time.time()) == []
+        await wait_until(lambda: not switch.admission.shedding, timeout=10)
+        taken = await exchange(phone, node, register(port, 2, host=TRUSTED))
+        assert taken.startswith("SIP/2.0 200 "), taken
+    [binding] = switch.location.bindings("5551003", time.time())
+    assert (binding.source_host, binding.contact) == (TRUSTED, f"sip:5551003@{TRUSTED}:{port}")
 
 
 def ack(port: int, to_tag: str, call_id: str) -> bytes:

@@ -9,6 +9,7 @@ import logging
 import socket
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -77,15 +78,9 @@ class RawPhone:
         answers = (self._final() for _ in contact_lists)
         return {response.cseq.number - first: response for response in answers}
 
-    def _send(
-        self,
-        contacts: list[str] | None,
-        expires: int | None,
-        extra: list[str],
-        authorization: str | None,
-        user: str | None,
-    ) -> Response:
-        self._transmit(contacts, expires, extra, authorization, user)
+    def _send(self, *request: Any) -> Response:
+        """`_transmit(*request)`, then the final response to it."""
+        self._transmit(*request)
         return self._final()
 
     def _final(self) -> Response:
