@@ -54,6 +54,7 @@ class Branch:
         "request",
         "status",
         "target",
+        "try_timer",
         "tx",
     )
 
@@ -66,6 +67,7 @@ class Branch:
         self.cancelled = False
         self.cancel_pending = False  # CANCEL as soon as a provisional response arrives
         self.gave_up = False  # cancelled by timer C: its 487 means "no answer" (408)
+        self.try_timer: Any = None  # the handle of the try_timeout, until a response comes
 
     @property
     def done(self) -> bool:

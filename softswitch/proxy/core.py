@@ -345,7 +345,9 @@ class ProxyCore:
             self._branches[tx] = (context, branch_)
             if target.try_timeout is not None:
                 loop = asyncio.get_running_loop()
-                loop.call_later(target.try_timeout, self._try_timed_out, context, branch_)
+                branch_.try_timer = loop.call_later(
+                    target.try_timeout, self._try_timed_out, context, branch_
+                )
         if context.request.method == "INVITE" and context.timer_c is None and group:
             self._arm_timer_c(context)
 
@@ -476,6 +478,11 @@ class ProxyCore:
         if entry is None:
             return  # a response to our CANCEL
         context, branch_ = entry
+        if branch_.try_timer is not None:
+            # the target answers: its try timeout has nothing left to do (and would hold the
+            # context until it fired)
+            branch_.try_timer.cancel()
+            branch_.try_timer = None
         status = response.status
         if status < 200:
             if branch_.cancel_pending:
@@ -622,6 +629,7 @@ class ProxyCore:
 
     def _try_timed_out(self, context: ResponseContext, branch_: Branch) -> None:
         """A trunk that did not answer in time: on to the next one."""
+        branch_.try_timer = None
         if branch_.status == 0 and not context.final_sent and not context.answered:
             branch_.cancel_pending = True  # should it wake up after all, it is cancelled
             branch_.status = 408

@@ -1,0 +1,59 @@
+"""A trunk's try timeout: a target that answers nothing in time is given up (the next one is
+tried); one that answers has its timeout cancelled at its first response, so no loop timer
+holds the call for the rest of it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.hotpath import CALLEE, CALLER, OneTrunk, answer, invite
+from softswitch.proxy.context import Target
+from softswitch.proxy.core import Admission, Routing
+from softswitch.sip import Request, Response
+from softswitch.transport import Peer
+
+from .proxy_node import ProxyNode
+
+TRY_TIMEOUT = 0.3
+
+
+class TimedTrunk(OneTrunk):
+    def locate(self, request: Request, admission: Admission, now: float) -> Routing:
+        routing = super().locate(request, admission, now)
+        (target,) = routing.targets
+        timed = Target(target.uri, target.peer, try_timeout=TRY_TIMEOUT)
+        return Routing([timed], dialed=routing.dialed, number=routing.number)
+
+
+def final_statuses(node: ProxyNode, peer: Peer) -> list[int]:
+    return [m.status for m in node.sent_to(peer) if isinstance(m, Response) and m.status >= 200]
+
+
+async def test_a_trunk_that_answers_has_its_try_timeout_cancelled() -> None:
+    node = ProxyNode(TimedTrunk())
+    port = await node.start()
+    try:
+        node.feed(invite(1, port), CALLER)
+        (forwarded,) = node.requests_to(CALLEE, "INVITE")
+        ((_, branch),) = node.proxy._branches.values()
+        timer = branch.try_timer
+        assert timer is not None and not timer.cancelled()
+        node.feed(answer(forwarded.to_bytes(), 180, "callee"), CALLEE)
+        assert timer.cancelled() and branch.try_timer is None
+        await asyncio.sleep(TRY_TIMEOUT * 1.5)
+        assert final_statuses(node, CALLER) == []  # still ringing: not given up
+    finally:
+        await node.endpoint.close()
+
+
+async def test_a_trunk_that_answers_nothing_is_given_up_after_its_try_timeout() -> None:
+    node = ProxyNode(TimedTrunk())
+    port = await node.start()
+    try:
+        node.feed(invite(2, port), CALLER)
+        await asyncio.sleep(TRY_TIMEOUT * 0.5)
+        assert final_statuses(node, CALLER) == []
+        await asyncio.sleep(TRY_TIMEOUT)
+        assert final_statuses(node, CALLER) == [408]
+    finally:
+        await node.endpoint.close()
