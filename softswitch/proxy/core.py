@@ -465,6 +465,7 @@ class ProxyCore:
             entry = self._branches.get(tx)  # type: ignore[arg-type]
             if entry is not None:
                 context, branch_ = entry
+                self._stop_try_timer(branch_)  # the target will not answer now
                 if not branch_.done:
                     branch_.status = 408 if kind is Timeout else 503
                     self._maybe_finish(context)
@@ -478,11 +479,7 @@ class ProxyCore:
         if entry is None:
             return  # a response to our CANCEL
         context, branch_ = entry
-        if branch_.try_timer is not None:
-            # the target answers: its try timeout has nothing left to do (and would hold the
-            # context until it fired)
-            branch_.try_timer.cancel()
-            branch_.try_timer = None
+        self._stop_try_timer(branch_)  # the target answers
         status = response.status
         if status < 200:
             if branch_.cancel_pending:
@@ -582,7 +579,8 @@ class ProxyCore:
         if isinstance(tx, ClientTransaction):
             entry = self._branches.pop(tx, None)
             if entry is not None:
-                context, _ = entry
+                context, branch_ = entry
+                self._stop_try_timer(branch_)
                 if context.final_sent or context.answered:
                     self._drop_if_done(context)
         elif isinstance(tx, ServerTransaction):
@@ -626,6 +624,13 @@ class ProxyCore:
                 branch_.cancel_pending = True
                 branch_.status = 408
         self._maybe_finish(context)
+
+    def _stop_try_timer(self, branch_: Branch) -> None:
+        """A branch's try timeout has nothing left to do once its target answers or its
+        transaction ends, and would hold the call's context until it fired."""
+        if branch_.try_timer is not None:
+            branch_.try_timer.cancel()
+            branch_.try_timer = None
 
     def _try_timed_out(self, context: ResponseContext, branch_: Branch) -> None:
         """A trunk that did not answer in time: on to the next one."""

@@ -1,6 +1,6 @@
 """A trunk's try timeout: a target that answers nothing in time is given up (the next one is
-tried); one that answers has its timeout cancelled at its first response, so no loop timer
-holds the call for the rest of it."""
+tried); one that answers, or whose transaction ends without an answer, has its timeout
+cancelled then, so no loop timer holds the call for the rest of it."""
 
 from __future__ import annotations
 
@@ -55,5 +55,23 @@ async def test_a_trunk_that_answers_nothing_is_given_up_after_its_try_timeout() 
         assert final_statuses(node, CALLER) == []
         await asyncio.sleep(TRY_TIMEOUT)
         assert final_statuses(node, CALLER) == [408]
+    finally:
+        await node.endpoint.close()
+
+
+async def test_a_trunk_the_transport_fails_to_reach_has_its_try_timeout_cancelled() -> None:
+    node = ProxyNode(TimedTrunk())
+    port = await node.start()
+    try:
+        node.feed(invite(3, port), CALLER)
+        ((tx, (_, branch)),) = node.proxy._branches.items()
+        timer = branch.try_timer
+        assert timer is not None and not timer.cancelled()
+        # what the endpoint does when a send of the transaction fails (a refused connection)
+        now = asyncio.get_running_loop().time()
+        node.endpoint._dispatch(node.endpoint.table.transport_error(tx, now))
+        assert timer.cancelled() and branch.try_timer is None
+        # the branch's 503 is no answer to pass on (§16.7 step 6): the caller gets 500
+        assert final_statuses(node, CALLER) == [500]
     finally:
         await node.endpoint.close()
