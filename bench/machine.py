@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+import sysconfig
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ def describe() -> dict[str, Any]:
         "memory_gib": _memory_gib(),
         "load_average": [round(v, 2) for v in os.getloadavg()],
         "python": sys.version.split()[0],
+        "python_build": python_build(),
         "uvloop": _version("uvloop"),
         "asyncpg": _version("asyncpg"),
         "kamailio": kamailio_version(),
@@ -33,6 +35,28 @@ def describe() -> dict[str, Any]:
         "softswitch": _revision(),
         "compiled": _compiled(),
     }
+
+
+def python_build() -> dict[str, Any]:
+    """How the interpreter that runs the softswitch was built. The same Python version runs
+    the hot path markedly slower from a shared libpython (each call inside the interpreter
+    goes through the dynamic linker's tables) than from an executable that holds the
+    interpreter itself, as distributions' `python3` does."""
+    configured = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
+    return {
+        "shared_libpython": _maps_libpython(),
+        "enable_optimizations": "--enable-optimizations" in configured,
+        "with_lto": "--with-lto" in configured,
+    }
+
+
+def _maps_libpython() -> bool | None:
+    """Does this process run the interpreter from a shared libpython (Linux)?"""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    return "/libpython" in maps
 
 
 def _compiled() -> list[str]:

@@ -19,6 +19,20 @@ def write(results: dict[str, Any], folder: Path, stamp: str) -> tuple[Path, Path
     return json_path, md_path
 
 
+def _python_build(build: dict[str, Any] | None) -> str:
+    if not build:
+        return "not recorded"
+    shared = build.get("shared_libpython")
+    where = {
+        True: "interpreter in a shared libpython",
+        False: "interpreter in the executable",
+        None: "libpython unknown",
+    }[shared]
+    options = (("enable_optimizations", "--enable-optimizations"), ("with_lto", "--with-lto"))
+    flags = [f"{'with' if build.get(key) else 'without'} {flag}" for key, flag in options]
+    return f"{where}; configured {', '.join(flags)}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     out = [
@@ -35,6 +49,7 @@ def markdown(results: dict[str, Any]) -> str:
                 ["memory", f"{machine['memory_gib']} GiB"],
                 ["load average at start", " ".join(map(str, machine["load_average"]))],
                 ["Python", machine["python"]],
+                ["Python build", _python_build(machine.get("python_build"))],
                 ["uvloop", machine["uvloop"] or "not installed"],
                 ["Kamailio", machine["kamailio"] or "not installed"],
                 ["sipp", machine["sipp"] or "not installed"],
