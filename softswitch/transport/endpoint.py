@@ -21,6 +21,7 @@ from ..transaction import (
     Send,
     ServerTransaction,
     Timeout,
+    Transaction,
     TransactionTable,
     TransportFailed,
     UnmatchedAck,
@@ -218,6 +219,10 @@ class SipEndpoint:
         self._dispatch(outputs)
         return tx
 
+    def _transport_failed(self, tx: Transaction) -> None:
+        assert self._loop is not None
+        self._dispatch(self.table.transport_error(tx, self._loop.time()))
+
     def send_stateless(self, peer: Peer, message: Request | Response) -> None:
         """Send outside any transaction (an ACK for a 2xx, a forwarded 2xx)."""
         self.send_bytes(peer, message.to_bytes())
@@ -241,7 +246,9 @@ class SipEndpoint:
                 except OSError as err:
                     log.info("send to %s failed: %s", output.peer, err)
                     if output.tx is not None and self._loop is not None:
-                        self._dispatch(self.table.transport_error(output.tx, self._loop.time()))
+                        # on the loop's next turn: a send that fails inside `send_request`
+                        # must reach the transaction's user after it has filed the transaction
+                        self._loop.call_soon(self._transport_failed, output.tx)
             elif kind is RequestReceived:
                 assert isinstance(output, RequestReceived)
                 tx = output.tx

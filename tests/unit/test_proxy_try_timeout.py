@@ -75,3 +75,26 @@ async def test_a_trunk_the_transport_fails_to_reach_has_its_try_timeout_cancelle
         assert final_statuses(node, CALLER) == [500]
     finally:
         await node.endpoint.close()
+
+
+async def test_a_trunk_whose_send_fails_at_once_is_given_up_without_its_try_timeout() -> None:
+    node = ProxyNode(TimedTrunk())
+    port = await node.start()
+    kept = node.endpoint.transport.send
+
+    def send(peer: Peer, data: bytes) -> None:
+        if peer.port == CALLEE.port:
+            raise OSError("no UDP listener")  # what the transport raises with none to send on
+        kept(peer, data)
+
+    node.endpoint.transport.send = send  # type: ignore[method-assign]
+    try:
+        node.feed(invite(4, port), CALLER)
+        ((_, (_, branch)),) = node.proxy._branches.items()
+        timer = branch.try_timer
+        assert timer is not None
+        await asyncio.sleep(TRY_TIMEOUT * 0.2)  # the failure is reported on the next turn
+        assert timer.cancelled() and branch.try_timer is None
+        assert final_statuses(node, CALLER) == [500]
+    finally:
+        await node.endpoint.close()
