@@ -108,6 +108,7 @@ def run_step(
         wall=round(measured.wall, 3),
         server_cpu=round(measured.server_cpu, 3),
         server_cpu_after=round(after, 3),
+        server_kernel_cpu=round(measured.server_kernel_cpu, 3),
         sipp_cpu=round(sipp_cpu, 3),
         db_cpu=None if measured.db_cpu is None else round(measured.db_cpu, 3),
         others_cpu=round(measured.others_cpu, 3),

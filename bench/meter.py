@@ -19,6 +19,7 @@ BUSY_MACHINE = 0.25  # others took this share of the server's CPU: the step says
 class Reading:
     at: float
     server_cpu: float
+    server_kernel_cpu: float
     drops: int
     server_core: tuple[float, float]  # busy, stolen
     load_core: tuple[float, float]
@@ -29,6 +30,7 @@ class Reading:
         return cls(
             time.monotonic(),
             target.cpu_seconds(),
+            target.kernel_cpu_seconds(),
             target.udp_drops(),
             procs.cpu_times(placement.server),
             procs.cpu_times(placement.load),
@@ -42,6 +44,7 @@ class Measured:
 
     wall: float
     server_cpu: float
+    server_kernel_cpu: float
     drops: int
     others_cpu: float  # other processes on the server's CPU
     steal: float
@@ -58,6 +61,7 @@ class Measured:
         return cls(
             wall=after.at - before.at,
             server_cpu=server_cpu,
+            server_kernel_cpu=after.server_kernel_cpu - before.server_kernel_cpu,
             drops=after.drops - before.drops,
             others_cpu=max(0.0, busy - server_cpu),
             steal=after.server_core[1] - before.server_core[1],

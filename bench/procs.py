@@ -128,20 +128,28 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
-def cpu_seconds(pid: int, *, with_reaped_children: bool = False) -> float:
-    """utime + stime of `pid` (and of its children that have exited and been waited for)."""
+def cpu_seconds(
+    pid: int, *, with_reaped_children: bool = False, kernel_only: bool = False
+) -> float:
+    """utime + stime of `pid` (and of its children that have exited and been waited for);
+    stime alone with `kernel_only`: the time the kernel worked for it (system calls: sending
+    and receiving datagrams, polling)."""
     fields = _stat_fields(pid)
     if fields is None:
         return 0.0
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    # utime, stime, cutime, cstime: fields 14 to 17
+    own, reaped = (fields[12:13], fields[14:15]) if kernel_only else (fields[11:13], fields[13:15])
+    ticks = sum(map(int, own))
     if with_reaped_children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+        ticks += sum(map(int, reaped))
     return ticks / CLOCK_TICKS
 
 
-def tree_cpu_seconds(pid: int) -> float:
+def tree_cpu_seconds(pid: int, *, kernel_only: bool = False) -> float:
     """CPU of a process and all its descendants, living or reaped."""
-    return cpu_seconds(pid, with_reaped_children=True) + sum(cpu_seconds(c) for c in children(pid))
+    return cpu_seconds(pid, with_reaped_children=True, kernel_only=kernel_only) + sum(
+        cpu_seconds(c, kernel_only=kernel_only) for c in children(pid)
+    )
 
 
 def cpu_times(cpus: frozenset[int] | None) -> tuple[float, float]:

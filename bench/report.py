@@ -235,6 +235,7 @@ def _steps_table(
         ("server CPU", lambda s: f"{s['server_load']:.0%}"),
         (f"µs CPU/{unit}", lambda s: s["server_cpu_us_per_call"]),
         (f"of it after the step, µs/{unit}", _after),
+        (f"of it in the kernel, µs/{unit}", _kernel),
     ]
     if records:
         columns.append((f"PG µs/{unit}", lambda s: s["db_cpu_us_per_call"]))
@@ -387,6 +388,12 @@ def _after(step: dict[str, Any]) -> str:
     if after is None or not step["successful"]:
         return "-"
     return f"{after / step['successful'] * 1e6:.1f}"
+
+
+def _kernel(step: dict[str, Any]) -> str:
+    """The server's kernel CPU per call over the step; "-" in results from before it was kept."""
+    kernel = step.get("server_kernel_us_per_call")
+    return "-" if kernel is None else f"{kernel:.1f}"
 
 
 def _lat(step: dict[str, Any], key: str) -> str:

@@ -74,6 +74,7 @@ class Step:
     latency_180: Latency
     records: int | None = None  # call records written to PostgreSQL during the step
     server_cpu_after: float = 0.0  # after the step, on work it left (`load.work_left`)
+    server_kernel_cpu: float = 0.0  # of `server_cpu`, in the kernel (stime)
     rejected: int = 0  # calls ended by an error response (past capacity: 503s of overload)
     errors: str = ""
     notes: list[str] = field(default_factory=list)
@@ -89,6 +90,14 @@ class Step:
         if not self.successful:
             return None
         return (self.server_cpu + self.server_cpu_after) / self.successful * 1e6
+
+    @property
+    def server_kernel_us_per_call(self) -> float | None:
+        """The part of the server's CPU over the step (not after it) that the kernel spent on
+        its system calls: what a server written in any language pays for its datagrams."""
+        if not self.successful:
+            return None
+        return self.server_kernel_cpu / self.successful * 1e6
 
     @property
     def db_cpu_us_per_call(self) -> float | None:
@@ -116,6 +125,7 @@ class Step:
         data.update(
             passed=self.passed,
             server_cpu_us_per_call=_round(self.server_cpu_us_per_call),
+            server_kernel_us_per_call=_round(self.server_kernel_us_per_call),
             db_cpu_us_per_call=_round(self.db_cpu_us_per_call),
             server_load=round(self.server_load, 3),
             load_side_load=round(self.load_side_load, 3),

@@ -41,6 +41,10 @@ class Target:
     def cpu_seconds(self) -> float:
         return procs.tree_cpu_seconds(self.pid)
 
+    def kernel_cpu_seconds(self) -> float:
+        """The part of `cpu_seconds` the kernel spent on the server's system calls."""
+        return procs.tree_cpu_seconds(self.pid, kernel_only=True)
+
     def memory_bytes(self) -> int:
         """RSS of the process; for a server of several processes, the sum of their PSS (their
         shared memory counted once)."""

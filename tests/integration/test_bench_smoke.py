@@ -53,6 +53,10 @@ async def test_call_benchmark_runs_against_a_real_softswitch(
     assert first["server_cpu"] > 0 and first["server_cpu_after"] >= 0
     total = first["server_cpu"] + first["server_cpu_after"]
     assert first["server_cpu_us_per_call"] == round(total / first["successful"] * 1e6, 1)
+    # the kernel's share (system calls) is part of the server's CPU over the step
+    assert 0 <= first["server_kernel_cpu"] <= first["server_cpu"]
+    kernel = first["server_kernel_cpu"] / first["successful"] * 1e6
+    assert first["server_kernel_us_per_call"] == round(kernel, 1)
     assert first["memory_bytes"] > 0
     assert first["latency_180"]["count"] == first["successful"]
     assert first["records"] is not None  # call records are counted in PostgreSQL
