@@ -39,3 +39,14 @@ def test_without_pairs_every_reference_faces_the_softswitch() -> None:
     targets = {"softswitch": target(700, 1300, (700,)), "kamailio": target(400, 290, (400,))}
     assert ratios(targets)["kamailio"]["softswitch"] == "softswitch"
     assert "at_rate" not in ratios(targets)["kamailio"]  # no rate both passed
+
+
+def test_the_cpu_outside_the_kernel_is_compared_when_both_have_it() -> None:
+    ours, theirs = target(1000, 700, (1000,)), target(1000, 200, (1000,))
+    ours["steps"][0]["server_kernel_us_per_call"] = 100
+    theirs["steps"][0]["server_kernel_us_per_call"] = 80
+    found = ratios({"softswitch": ours, "kamailio": theirs})["kamailio"]
+    assert found["cpu_per_call"] == 3.5
+    assert found["user_cpu_per_call"] == 5.0  # (700 - 100) / (200 - 80)
+    del theirs["steps"][0]["server_kernel_us_per_call"]  # a reference run before it was kept
+    assert ratios({"softswitch": ours, "kamailio": theirs})["kamailio"]["user_cpu_per_call"] is None
