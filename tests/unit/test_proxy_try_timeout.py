@@ -98,3 +98,20 @@ async def test_a_trunk_whose_send_fails_at_once_is_given_up_without_its_try_time
         assert final_statuses(node, CALLER) == [500]
     finally:
         await node.endpoint.close()
+
+
+async def test_a_trunk_whose_transaction_times_out_has_its_try_timeout_cancelled() -> None:
+    node = ProxyNode(TimedTrunk())
+    port = await node.start()
+    try:
+        node.feed(invite(5, port), CALLER)
+        ((_, (_, branch)),) = node.proxy._branches.items()
+        timer = branch.try_timer
+        assert timer is not None and not timer.cancelled()
+        # timer B (64*T1) fires, as the endpoint's timer would run it
+        later = asyncio.get_running_loop().time() + 64 * node.endpoint.table.timers.t1 + 1
+        node.endpoint._dispatch(node.endpoint.table.handle_timers(later))
+        assert timer.cancelled() and branch.try_timer is None
+        assert final_statuses(node, CALLER) == [408]
+    finally:
+        await node.endpoint.close()
