@@ -5,11 +5,15 @@ cancelled then, so no loop timer holds the call for the rest of it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
 
 from bench.hotpath import CALLEE, CALLER, OneTrunk, answer, invite
-from softswitch.proxy.context import Target
+from softswitch.proxy.context import Branch, Target
 from softswitch.proxy.core import Admission, Routing
 from softswitch.sip import Request, Response
+from softswitch.transaction import ClientTransaction
 from softswitch.transport import Peer
 
 from .proxy_node import ProxyNode
@@ -29,57 +33,57 @@ def final_statuses(node: ProxyNode, peer: Peer) -> list[int]:
     return [m.status for m in node.sent_to(peer) if isinstance(m, Response) and m.status >= 200]
 
 
-async def test_a_trunk_that_answers_has_its_try_timeout_cancelled() -> None:
+@pytest.fixture
+async def node() -> AsyncIterator[ProxyNode]:
     node = ProxyNode(TimedTrunk())
-    port = await node.start()
-    try:
-        node.feed(invite(1, port), CALLER)
-        (forwarded,) = node.requests_to(CALLEE, "INVITE")
-        ((_, branch),) = node.proxy._branches.values()
-        timer = branch.try_timer
-        assert timer is not None and not timer.cancelled()
-        node.feed(answer(forwarded.to_bytes(), 180, "callee"), CALLEE)
-        assert timer.cancelled() and branch.try_timer is None
-        await asyncio.sleep(TRY_TIMEOUT * 1.5)
-        assert final_statuses(node, CALLER) == []  # still ringing: not given up
-    finally:
-        await node.endpoint.close()
+    await node.start()
+    yield node
+    await node.endpoint.close()
 
 
-async def test_a_trunk_that_answers_nothing_is_given_up_after_its_try_timeout() -> None:
-    node = ProxyNode(TimedTrunk())
-    port = await node.start()
-    try:
-        node.feed(invite(2, port), CALLER)
-        await asyncio.sleep(TRY_TIMEOUT * 0.5)
-        assert final_statuses(node, CALLER) == []
-        await asyncio.sleep(TRY_TIMEOUT)
-        assert final_statuses(node, CALLER) == [408]
-    finally:
-        await node.endpoint.close()
+def call(node: ProxyNode, n: int) -> tuple[ClientTransaction, Branch, asyncio.TimerHandle]:
+    """The caller's INVITE n, forwarded to the trunk: its one branch, with its try timer armed."""
+    node.feed(invite(n, node.proxy.local.port), CALLER)
+    ((tx, (_, branch)),) = node.proxy._branches.items()
+    timer = branch.try_timer
+    assert timer is not None and not timer.cancelled()
+    return tx, branch, timer
 
 
-async def test_a_trunk_the_transport_fails_to_reach_has_its_try_timeout_cancelled() -> None:
-    node = ProxyNode(TimedTrunk())
-    port = await node.start()
-    try:
-        node.feed(invite(3, port), CALLER)
-        ((tx, (_, branch)),) = node.proxy._branches.items()
-        timer = branch.try_timer
-        assert timer is not None and not timer.cancelled()
-        # what the endpoint does when a send of the transaction fails (a refused connection)
-        now = asyncio.get_running_loop().time()
-        node.endpoint._dispatch(node.endpoint.table.transport_error(tx, now))
-        assert timer.cancelled() and branch.try_timer is None
-        # the branch's 503 is no answer to pass on (§16.7 step 6): the caller gets 500
-        assert final_statuses(node, CALLER) == [500]
-    finally:
-        await node.endpoint.close()
+async def test_a_trunk_that_answers_has_its_try_timeout_cancelled(node: ProxyNode) -> None:
+    _, branch, timer = call(node, 1)
+    (forwarded,) = node.requests_to(CALLEE, "INVITE")
+    node.feed(answer(forwarded.to_bytes(), 180, "callee"), CALLEE)
+    assert timer.cancelled() and branch.try_timer is None
+    await asyncio.sleep(TRY_TIMEOUT * 1.5)
+    assert final_statuses(node, CALLER) == []  # still ringing: not given up
 
 
-async def test_a_trunk_whose_send_fails_at_once_is_given_up_without_its_try_timeout() -> None:
-    node = ProxyNode(TimedTrunk())
-    port = await node.start()
+async def test_a_trunk_that_answers_nothing_is_given_up_after_its_try_timeout(
+    node: ProxyNode,
+) -> None:
+    call(node, 2)
+    await asyncio.sleep(TRY_TIMEOUT * 0.5)
+    assert final_statuses(node, CALLER) == []
+    await asyncio.sleep(TRY_TIMEOUT)
+    assert final_statuses(node, CALLER) == [408]
+
+
+async def test_a_trunk_the_transport_fails_to_reach_has_its_try_timeout_cancelled(
+    node: ProxyNode,
+) -> None:
+    tx, branch, timer = call(node, 3)
+    # what the endpoint does when a send of the transaction fails (a refused connection)
+    now = asyncio.get_running_loop().time()
+    node.endpoint._dispatch(node.endpoint.table.transport_error(tx, now))
+    assert timer.cancelled() and branch.try_timer is None
+    # the branch's 503 is no answer to pass on (§16.7 step 6): the caller gets 500
+    assert final_statuses(node, CALLER) == [500]
+
+
+async def test_a_trunk_whose_send_fails_at_once_is_given_up_without_its_try_timeout(
+    node: ProxyNode,
+) -> None:
     kept = node.endpoint.transport.send
 
     def send(peer: Peer, data: bytes) -> None:
@@ -88,30 +92,18 @@ async def test_a_trunk_whose_send_fails_at_once_is_given_up_without_its_try_time
         kept(peer, data)
 
     node.endpoint.transport.send = send  # type: ignore[method-assign]
-    try:
-        node.feed(invite(4, port), CALLER)
-        ((_, (_, branch)),) = node.proxy._branches.items()
-        timer = branch.try_timer
-        assert timer is not None
-        await asyncio.sleep(TRY_TIMEOUT * 0.2)  # the failure is reported on the next turn
-        assert timer.cancelled() and branch.try_timer is None
-        assert final_statuses(node, CALLER) == [500]
-    finally:
-        await node.endpoint.close()
+    _, branch, timer = call(node, 4)
+    await asyncio.sleep(TRY_TIMEOUT * 0.2)  # the failure is reported on the next turn
+    assert timer.cancelled() and branch.try_timer is None
+    assert final_statuses(node, CALLER) == [500]
 
 
-async def test_a_trunk_whose_transaction_times_out_has_its_try_timeout_cancelled() -> None:
-    node = ProxyNode(TimedTrunk())
-    port = await node.start()
-    try:
-        node.feed(invite(5, port), CALLER)
-        ((_, (_, branch)),) = node.proxy._branches.items()
-        timer = branch.try_timer
-        assert timer is not None and not timer.cancelled()
-        # timer B (64*T1) fires, as the endpoint's timer would run it
-        later = asyncio.get_running_loop().time() + 64 * node.endpoint.table.timers.t1 + 1
-        node.endpoint._dispatch(node.endpoint.table.handle_timers(later))
-        assert timer.cancelled() and branch.try_timer is None
-        assert final_statuses(node, CALLER) == [408]
-    finally:
-        await node.endpoint.close()
+async def test_a_trunk_whose_transaction_times_out_has_its_try_timeout_cancelled(
+    node: ProxyNode,
+) -> None:
+    _, branch, timer = call(node, 5)
+    # timer B (64*T1) fires, as the endpoint's timer would run it
+    later = asyncio.get_running_loop().time() + 64 * node.endpoint.table.timers.t1 + 1
+    node.endpoint._dispatch(node.endpoint.table.handle_timers(later))
+    assert timer.cancelled() and branch.try_timer is None
+    assert final_statuses(node, CALLER) == [408]
