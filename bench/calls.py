@@ -193,10 +193,9 @@ def profiled_step(
 
 def ratios(targets: dict[str, Any], pairs: dict[str, str] | None = None) -> dict[str, Any]:
     """Softswitch ÷ each other target: best rate; CPU per call (or per registration), the part
-    of it outside the kernel, and memory at the highest rate both passed, and CPU per call at
-    each one's own best rate; INVITE->180 latency at half
-    of each one's best rate. `pairs`: the softswitch target each reference is compared with
-    (default: "softswitch" for all)."""
+    of it outside the kernel, and memory at the highest rate both passed; CPU per call at each
+    one's own best rate; INVITE->180 latency at half of each one's best rate. `pairs`: the
+    softswitch target each reference is compared with (default: "softswitch" for all)."""
     pairs = pairs or {}
     found: dict[str, Any] = {}
     for name, theirs in targets.items():
@@ -216,7 +215,7 @@ def ratios(targets: dict[str, Any], pairs: dict[str, str] | None = None) -> dict
             a, b = (_at(s["steps"], common) for s in (ours, theirs))
             entry["at_rate"] = common
             entry["cpu_per_call"] = _ratio(a, b, "server_cpu_us_per_call")
-            entry["user_cpu_per_call"] = _ratio(_user_cpu(a), _user_cpu(b), "user")
+            entry["user_cpu_per_call"] = _outside_kernel_ratio(a, b)
             entry["memory"] = _ratio(a, b, "memory_bytes")
         ha, hb = ours.get("half"), theirs.get("half")
         if ha and hb and ha["latency_180"]["p50"] and hb["latency_180"]["p50"]:
@@ -231,11 +230,16 @@ def _ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
     return round(a[key] / b[key], 2) if a.get(key) and b.get(key) else None
 
 
-def _user_cpu(step: dict[str, Any]) -> dict[str, Any]:
-    """The server's CPU per call less its kernel's (results from before the kernel's was
-    kept have none): the work of the server's own code, what its language and design decide."""
+def _outside_kernel_ratio(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+    ours, theirs = _outside_kernel(a), _outside_kernel(b)
+    return round(ours / theirs, 2) if ours and theirs else None
+
+
+def _outside_kernel(step: dict[str, Any]) -> float | None:
+    """The server's CPU per call less its kernel's (None in results from before the kernel's
+    was kept): the work of the server's own code, what its language and design decide."""
     total, kernel = step.get("server_cpu_us_per_call"), step.get("server_kernel_us_per_call")
-    return {"user": total - kernel} if total is not None and kernel is not None else {}
+    return None if total is None or kernel is None else total - kernel
 
 
 def _common_rate(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float | None:

@@ -137,12 +137,9 @@ def cpu_seconds(
     fields = _stat_fields(pid)
     if fields is None:
         return 0.0
-    # utime, stime, cutime, cstime: fields 14 to 17
-    own, reaped = (fields[12:13], fields[14:15]) if kernel_only else (fields[11:13], fields[13:15])
-    ticks = sum(map(int, own))
-    if with_reaped_children:
-        ticks += sum(map(int, reaped))
-    return ticks / CLOCK_TICKS
+    utime, stime, cutime, cstime = (int(field) for field in fields[11:15])  # fields 14 to 17
+    own, reaped = (stime, cstime) if kernel_only else (utime + stime, cutime + cstime)
+    return (own + reaped if with_reaped_children else own) / CLOCK_TICKS
 
 
 def tree_cpu_seconds(pid: int, *, kernel_only: bool = False) -> float:
