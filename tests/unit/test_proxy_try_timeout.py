@@ -44,7 +44,9 @@ async def node() -> AsyncIterator[ProxyNode]:
 def call(node: ProxyNode, n: int) -> tuple[ClientTransaction, Branch, asyncio.TimerHandle]:
     """The caller's INVITE n, forwarded to the trunk: its one branch, with its try timer armed."""
     node.feed(invite(n, node.proxy.local.port), CALLER)
-    ((tx, (_, branch)),) = node.proxy._branches.items()
+    ((tx, entry),) = node.proxy._branches.items()
+    assert entry is not None  # a branch, not a CANCEL of ours
+    _, branch = entry
     timer = branch.try_timer
     assert timer is not None and not timer.cancelled()
     return tx, branch, timer
