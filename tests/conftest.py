@@ -7,6 +7,7 @@ embedded PostgreSQL (pgserver) in a temporary folder, removed at the end of the 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import uuid
 import warnings
@@ -79,3 +80,13 @@ async def store(fresh_database_url: str) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def no_automatic_collection() -> Iterator[None]:
+    gc.collect()
+    gc.disable()  # a cycle the test makes stays for the test's own collection to find
+    yield
+    gc.set_debug(0)
+    gc.garbage.clear()
+    gc.enable()

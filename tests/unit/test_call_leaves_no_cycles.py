@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator
 
 import pytest
 
@@ -29,16 +28,6 @@ class TrunkWithTimeout(OneTrunk):
         (target,) = routing.targets
         timed = Target(target.uri, target.peer, try_timeout=10.0)
         return Routing([timed], dialed=routing.dialed, number=routing.number)
-
-
-@pytest.fixture
-def no_automatic_collection() -> Iterator[None]:
-    gc.collect()
-    gc.disable()  # a cycle made by the calls stays for the test's own collection to find
-    yield
-    gc.set_debug(0)
-    gc.garbage.clear()
-    gc.enable()
 
 
 def call(node: ProxyNode, n: int, port: int) -> None:
