@@ -168,7 +168,9 @@ def _traffic(args: argparse.Namespace, settings: Settings) -> int:
     if since >= until:
         report("--since must come before --until")
         return EXIT_FAILURE
-    hours = run_with_store(settings, lambda store: store.traffic(since, until))
+    # the hours of this machine's clock (in India they start at half past UTC's)
+    utc_offset = time.localtime(since).tm_gmtoff
+    hours = run_with_store(settings, lambda store: store.traffic(since, until, utc_offset))
     rows = [_traffic_fields(hour) for hour in hours]
     if args.format == "json":
         out(json.dumps({"hours": rows, "summary": _summary(hours)}, indent=2))

@@ -438,10 +438,11 @@ class Store:
         with _database_errors():
             await record_refusals(self._pool, node, started_at, ended_at, invites, registrations)
 
-    async def traffic(self, since: float, until: float) -> list[TrafficHour]:
-        """The traffic of every hour from `since` to `until` (epoch seconds)."""
+    async def traffic(self, since: float, until: float, utc_offset: int = 0) -> list[TrafficHour]:
+        """The traffic of every hour from `since` to `until` (epoch seconds), in the hours of
+        a clock `utc_offset` seconds ahead of UTC."""
         with _database_errors():
-            return await traffic(self._pool, since, until)
+            return await traffic(self._pool, since, until, utc_offset)
 
     async def list_cdrs(
         self,

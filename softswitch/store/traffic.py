@@ -62,11 +62,15 @@ async def record_refusals(
     )
 
 
+# $1 and $2: the first hour and the one after the last, counted from the epoch in hours that
+# start $3 seconds after UTC's (the local zone's offset within an hour: India's hours start at
+# half past UTC's).
 _TRAFFIC = f"""
 WITH hours AS (
-    SELECT k * {HOUR} AS start FROM generate_series($1::bigint, $2::bigint - 1) AS k
+    SELECT k * {HOUR} + $3::bigint AS start FROM generate_series($1::bigint, $2::bigint - 1) AS k
 ), attempts AS (
-    SELECT floor(extract(epoch FROM started_at) / {HOUR})::bigint * {HOUR} AS start,
+    SELECT floor((extract(epoch FROM started_at) - $3::bigint) / {HOUR})::bigint * {HOUR}
+               + $3::bigint AS start,
            count(*) AS calls,
            count(*) FILTER (WHERE answered_at IS NOT NULL) AS answered,
            count(*) FILTER (WHERE disposition = 'busy') AS busy,
@@ -75,31 +79,34 @@ WITH hours AS (
            count(*) FILTER (WHERE disposition IN ('cancelled', 'abandoned in queue'))
                AS abandoned
     FROM cdrs
-    WHERE started_at >= to_timestamp($1::bigint * {HOUR})
-      AND started_at < to_timestamp($2::bigint * {HOUR})
+    WHERE started_at >= to_timestamp($1::bigint * {HOUR} + $3::bigint)
+      AND started_at < to_timestamp($2::bigint * {HOUR} + $3::bigint)
     GROUP BY 1
 ), up AS (  -- each answered call's time up, cut to the report's hours
-    SELECT greatest(extract(epoch FROM answered_at), $1::bigint * {HOUR}) AS answered,
-           least(extract(epoch FROM ended_at), $2::bigint * {HOUR}) AS ended
+    SELECT greatest(extract(epoch FROM answered_at), $1::bigint * {HOUR} + $3::bigint)
+               AS answered,
+           least(extract(epoch FROM ended_at), $2::bigint * {HOUR} + $3::bigint) AS ended
     FROM cdrs
     WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL
-      AND started_at >= to_timestamp($1::bigint * {HOUR} - {LONGEST_CALL})
-      AND started_at < to_timestamp($2::bigint * {HOUR})
+      AND started_at >= to_timestamp($1::bigint * {HOUR} + $3::bigint - {LONGEST_CALL})
+      AND started_at < to_timestamp($2::bigint * {HOUR} + $3::bigint)
 ), carried AS (
-    SELECT k * {HOUR} AS start,
-           sum(least(up.ended, (k + 1) * {HOUR}) - greatest(up.answered, k * {HOUR}))
-               / {HOUR} AS erlangs
+    SELECT k * {HOUR} + $3::bigint AS start,
+           sum(least(up.ended, (k + 1) * {HOUR} + $3::bigint)
+               - greatest(up.answered, k * {HOUR} + $3::bigint)) / {HOUR} AS erlangs
     FROM up, generate_series(
-        floor(up.answered / {HOUR})::bigint, ceil(up.ended / {HOUR})::bigint - 1
+        floor((up.answered - $3::bigint) / {HOUR})::bigint,
+        ceil((up.ended - $3::bigint) / {HOUR})::bigint - 1
     ) AS k
     WHERE up.ended > up.answered
     GROUP BY 1
 ), refused AS (
-    SELECT floor(extract(epoch FROM started_at) / {HOUR})::bigint * {HOUR} AS start,
+    SELECT floor((extract(epoch FROM started_at) - $3::bigint) / {HOUR})::bigint * {HOUR}
+               + $3::bigint AS start,
            sum(invites) AS invites, sum(registrations) AS registrations
     FROM refusals
-    WHERE started_at >= to_timestamp($1::bigint * {HOUR})
-      AND started_at < to_timestamp($2::bigint * {HOUR})
+    WHERE started_at >= to_timestamp($1::bigint * {HOUR} + $3::bigint)
+      AND started_at < to_timestamp($2::bigint * {HOUR} + $3::bigint)
     GROUP BY 1
 )
 SELECT hours.start::float8 AS start,
@@ -117,14 +124,19 @@ ORDER BY hours.start
 """
 
 
-async def traffic(pool: asyncpg.Pool, since: float, until: float) -> list[TrafficHour]:
+async def traffic(
+    pool: asyncpg.Pool, since: float, until: float, utc_offset: int = 0
+) -> list[TrafficHour]:
     """Every hour from the one `since` falls in to the one before `until` (epoch seconds;
-    an `until` inside an hour includes that hour), the hours without calls too."""
-    first = int(since // HOUR)
-    end = -int(-until // HOUR)  # the hour `until` falls in, unless it is a whole hour
+    an `until` inside an hour includes that hour), the hours without calls too. The hours are
+    those of a clock `utc_offset` seconds ahead of UTC: a zone's hours start on the half hour
+    of UTC's where its offset has a half hour in it."""
+    shift = utc_offset % HOUR
+    first = int((since - shift) // HOUR)
+    end = -int(-(until - shift) // HOUR)  # the hour `until` falls in, unless it is a whole hour
     if end <= first:
         raise InvalidValueError("the report must end after it starts")
     if end - first > MAX_HOURS:
         raise InvalidValueError(f"a report covers at most {MAX_HOURS // 24} days")
-    rows = await pool.fetch(_TRAFFIC, first, end)
+    rows = await pool.fetch(_TRAFFIC, first, end, shift)
     return [TrafficHour(**dict(row.items())) for row in rows]

@@ -10,7 +10,8 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -606,3 +607,57 @@ async def test_cdr_traffic_hour_by_hour(cli: Cli, network: str) -> None:
     code, out, err = await cli("cdr", "traffic", "--since", "800d")
     assert (code, out) == (1, "")
     assert err == "softswitch: error: a report covers at most 366 days\n"
+
+
+@pytest.fixture
+def india_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's clock on India's time, 5 h 30 min ahead of UTC (a POSIX TZ rule: no zone
+    database needed)."""
+    monkeypatch.setenv("TZ", "IST-5:30")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def test_cdr_traffic_counts_the_hours_of_the_local_clock(
+    cli: Cli, fresh_database_url: str, india_time: None
+) -> None:
+    """Where the clock is half an hour off UTC's hours, a report hour is the local one:
+    20:00 to 21:00 in India is 14:30 to 15:30 UTC."""
+    store = await Store.open(fresh_database_url)
+    try:
+        await store.migrate()
+        recorder = CallRecorder(store, "node-a")
+        line = "line 5551002"
+        recorder.call_started("c1@ash", "5551001", "002", "5551002", line, T0 + 2400)  # 20:10
+        recorder.call_answered("c1@ash", T0 + 2400)
+        recorder.call_ended("c1@ash", "caller", T0 + 3000)  # up 10 min, all in 20:00 to 21:00
+        recorder.call_started("c2@ash", "5551001", "002", "5551002", line, T0 + 4200)  # 20:40
+        recorder.call_failed("c2@ash", 486, "Busy Here", T0 + 4203)
+        recorder.call_started("c3@ash", "5551001", "002", "5551002", line, T0 + 5700)  # 21:05
+        recorder.call_answered("c3@ash", T0 + 5700)
+        recorder.call_ended("c3@ash", "caller", T0 + 7500)  # up 30 min, to 21:35
+        await recorder.close(T0 + 7600)
+    finally:
+        await store.close()
+
+    span = ("--since", "2024-05-06T20:00:00+05:30", "--until", "2024-05-06T21:59:59+05:30")
+    code, out, err = await cli("cdr", "traffic", *span, "--format", "json")
+    assert (code, err) == (0, "")
+    hours = json.loads(out)["hours"]
+    assert [row["hour"] for row in hours] == [
+        "2024-05-06T14:30:00.000+00:00",
+        "2024-05-06T15:30:00.000+00:00",
+    ]
+    assert [(row["offered"], row["answered"], row["busy"], row["erlangs"]) for row in hours] == [
+        (2, 1, 1, round(600 / 3600, 2)),
+        (1, 1, 0, 0.5),
+    ]
+    code, out, err = await cli("cdr", "traffic", *span)
+    assert (code, err) == (0, "")
+    rows = out.splitlines()[1:3]
+    assert [row.split()[:3] for row in rows] == [
+        ["2024-05-06", "20:00", "2"],
+        ["2024-05-06", "21:00", "1"],
+    ]
