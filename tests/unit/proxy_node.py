@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from bench.hotpath import HOST, OneTrunk
 from softswitch.proxy import LocalAddress, ProxyCore
-from softswitch.proxy.core import CallRouter
+from softswitch.proxy.core import TIMER_C, CallRouter
 from softswitch.sip import Message, Request, parse_message
 from softswitch.transport import Peer
 from softswitch.transport.endpoint import SipEndpoint
 
 
 class ProxyNode:
-    def __init__(self, router: CallRouter | None = None, **proxy_options: float) -> None:
+    def __init__(self, router: CallRouter | None = None, *, timer_c: float = TIMER_C) -> None:
         self.router = router or OneTrunk()
-        self.proxy_options = proxy_options
+        self.timer_c = timer_c
         self.sent: list[tuple[Peer, bytes]] = []
         self.endpoint = SipEndpoint(
             lambda request, peer, tx: self.proxy.handle_request(request, peer, tx),
@@ -24,7 +24,7 @@ class ProxyNode:
     async def start(self) -> int:
         port = await self.endpoint.listen(HOST, 0)  # nothing arrives on it: tests feed it
         self.proxy = ProxyCore(
-            self.endpoint, LocalAddress(HOST, port), self.router, **self.proxy_options
+            self.endpoint, LocalAddress(HOST, port), self.router, timer_c=self.timer_c
         )
         self.endpoint.transport.send = lambda peer, data: self.sent.append((peer, data))  # type: ignore[method-assign]
         return port
