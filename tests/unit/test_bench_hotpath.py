@@ -19,3 +19,12 @@ def test_the_hot_path_benchmark_relays_every_message_of_its_calls(
     assert set(result["us_per_message"]) == set(hotpath.KINDS)
     assert all(value > 0 for value in result["us_per_message"].values())
     assert result["us_per_call"] == pytest.approx(sum(result["us_per_message"].values()), abs=0.5)
+
+
+def test_with_the_caches_made_cold_every_message_is_still_relayed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hotpath.main(["--calls", "5", "--rounds", "1", "--evict", "0.25"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["evict_mb"] == 0.25
+    assert set(result["us_per_message"]) == set(hotpath.KINDS)
