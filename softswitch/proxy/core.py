@@ -505,16 +505,20 @@ class ProxyCore:
             branch_.final = response
             first = not context.answered
             context.answered = True
+            request = context.request
+            invite = first and request.method == "INVITE"
+            # read before the 2xx goes: its server transaction then packs the request away
+            new_call = invite and request.to_addr.tag is None  # not a re-INVITE in a call
+            call_id, caller_tag = (request.call_id, request.from_addr.tag) if new_call else ("", "")
             self._forward_response(context, response)
-            if first and context.request.method == "INVITE":
+            if invite:
                 self._disarm_timer_c(context)
-                request = context.request
-                if request.to_addr.tag is None:  # a call, not a re-INVITE within one
-                    self._answered_calls[request.call_id] = request.from_addr.tag or ""
+                if new_call:
+                    self._answered_calls[call_id] = caller_tag or ""
                     if len(self._answered_calls) > MAX_TRACKED_CALLS:
                         # calls whose BYE never came through us: forget the oldest
                         del self._answered_calls[next(iter(self._answered_calls))]
-                    self.observer.call_answered(request.call_id, time.time())
+                    self.observer.call_answered(call_id, time.time())
                 for other in context.pending:
                     self._cancel_branch(other, COMPLETED_ELSEWHERE)
             if first:

@@ -201,6 +201,18 @@ class Transaction:
             self._timeout_at = None
             self._step(event, None, now, out)
 
+    def _wait_out(
+        self, value: float, event: Input, now: float, out: list[Output], *, resend: bool
+    ) -> None:
+        """Arm the last timeout, for which the transaction only waits for retransmissions
+        (Timers D, J, K, L, M). What it keeps meanwhile is packed: the request, and the bytes
+        sent last only when they are to be `resend`. A zero value ends it at once."""
+        if value:
+            self.request.forget_parsed()
+            if not resend:
+                self.data = b""
+        self._start_timeout(value, event, now, out)
+
     def _start_retransmit(self, interval: float | None, now: float) -> None:
         """Arm the retransmission timer; None (reliable transports) leaves it off."""
         if interval is not None:

@@ -86,11 +86,13 @@ def timeout_b(tx: ClientInviteTransaction, message: Any, now: float, out: list[O
 
 
 def start_d(tx: ClientInviteTransaction, message: Any, now: float, out: list[Output]) -> None:
-    tx._start_timeout(tx.timers.d, Input.TIMER_D, now, out)
+    # a retransmitted final response gets the ACK again
+    tx._wait_out(tx.timers.d, Input.TIMER_D, now, out, resend=True)
 
 
 def start_m(tx: ClientInviteTransaction, message: Any, now: float, out: list[Output]) -> None:
-    tx._start_timeout(tx.timers.m, Input.TIMER_M, now, out)
+    # further 2xx are passed up; the INVITE is not sent again
+    tx._wait_out(tx.timers.m, Input.TIMER_M, now, out, resend=False)
 
 
 S = State

@@ -57,7 +57,8 @@ def timeout_f(tx: ClientNonInviteTransaction, message: Any, now: float, out: lis
 
 
 def start_k(tx: ClientNonInviteTransaction, message: Any, now: float, out: list[Output]) -> None:
-    tx._start_timeout(tx.timers.k, Input.TIMER_K, now, out)
+    # response retransmissions are absorbed; the request is not sent again
+    tx._wait_out(tx.timers.k, Input.TIMER_K, now, out, resend=False)
 
 
 S = State

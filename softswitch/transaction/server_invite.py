@@ -74,7 +74,8 @@ def start_i(tx: ServerInviteTransaction, message: Any, now: float, out: list[Out
 
 
 def start_l(tx: ServerInviteTransaction, message: Any, now: float, out: list[Output]) -> None:
-    tx._start_timeout(tx.timers.l, Input.TIMER_L, now, out)
+    # retransmitted INVITEs are absorbed; a 2xx is sent again only when the TU sends it
+    tx._wait_out(tx.timers.l, Input.TIMER_L, now, out, resend=False)
 
 
 def pass_ack_up(tx: ServerInviteTransaction, ack: Any, now: float, out: list[Output]) -> None:

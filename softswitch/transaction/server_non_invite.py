@@ -42,10 +42,8 @@ class State(Enum):
 
 
 def start_j(tx: ServerNonInviteTransaction, message: Any, now: float, out: list[Output]) -> None:
-    # the request is kept only to be matched again (by its key) for 64*T1: what was parsed
-    # from it is let go, a few KB for each REGISTER or BYE of the last 32 s
-    tx.request.forget_parsed()
-    tx._start_timeout(tx.timers.j, Input.TIMER_J, now, out)
+    # a retransmitted request gets the final response again
+    tx._wait_out(tx.timers.j, Input.TIMER_J, now, out, resend=True)
 
 
 S = State

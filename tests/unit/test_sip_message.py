@@ -881,3 +881,28 @@ def test_a_response_edited_since_it_was_received_is_relayed_the_long_way() -> No
     built = Response(180, fields=parse_response(RELAYED.encode()).copy_fields())
     assert built.without_top_via() is None  # never received: nothing to relay from
     assert parse_request(invite())._lines is None  # requests keep no lines
+
+
+def test_a_forgotten_message_keeps_its_fields_packed_and_reads_them_back_the_same() -> None:
+    request = parse_request(invite("Subject: tea, and  two spaces", "Route: <sip:a>, <sip:b>"))
+    fields, wire = request.copy_fields(), request.to_bytes()
+    request.forget_parsed()
+    assert request._field_list is None  # packed: one string instead of a list of tuples
+    assert request.to_bytes() == wire
+    assert request.copy_fields() == fields
+    assert request.call_id == "a84b4c76e66710@pc33.atlanta.com"
+    request.forget_parsed()
+    assert request.pop_first_value("route") == "<sip:a>"  # an edit of a packed message
+    assert request.header_values("route") == ["<sip:b>"]
+    assert request.header("subject") == "tea, and  two spaces"
+
+
+def test_fields_that_would_not_read_back_the_same_are_not_packed() -> None:
+    request = parse_request(invite())
+    request.add_header("X-Odd", "one\nline break")  # never parsed so: only built by hand
+    request.forget_parsed()
+    assert request._field_list is not None
+    assert request.header("x-odd") == "one\nline break"
+    empty = Request("OPTIONS", "sip:a@example.com")
+    empty.forget_parsed()
+    assert empty.to_bytes().startswith(b"OPTIONS sip:a@example.com SIP/2.0\r\n")

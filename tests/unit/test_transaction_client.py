@@ -175,6 +175,8 @@ def test_2xx_enters_accepted_and_later_2xx_are_passed_up(first) -> None:
     assert kinds(out) == [ResponseReceived]
     assert tx.state is client_invite.State.ACCEPTED
     assert tx.next_deadline() == 2.0 + 32.0
+    # the INVITE is never sent again: its bytes go, and the request is kept packed
+    assert tx.data == b"" and tx.request._field_list is None
     retransmitted = tx.receive_response(respond(tx, 200, "fork1"), 2.5)
     other_fork = tx.receive_response(respond(tx, 200, "fork2"), 3.0)
     assert kinds(retransmitted) == kinds(other_fork) == [ResponseReceived]
@@ -261,6 +263,7 @@ def test_non_invite_final_response_completes_and_absorbs_retransmissions(
     assert kinds(out) == [ResponseReceived]
     assert tx.state is client_non_invite.State.COMPLETED
     assert tx.next_deadline() == 0.8 + 5.0  # Timer K = T4; E and F stopped
+    assert tx.data == b"" and tx.request._field_list is None  # never sent again
     # §17.1.2.2: Completed buffers further response retransmissions.
     assert tx.receive_response(respond(tx, status), 1.0) == []
     assert tx.receive_response(respond(tx, 100, None), 1.1) == []

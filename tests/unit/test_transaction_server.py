@@ -161,11 +161,13 @@ def test_2xx_enters_accepted_absorbing_invites_and_passing_acks_up(reliable) -> 
     # RFC 6026 §8.5, §8.7: Accepted, Timer L = 64*T1 on every transport; sent once.
     assert tx.state is server_invite.State.ACCEPTED
     assert tx.next_deadline() == 33.0
+    # nothing is sent again unless the TU sends it: the 2xx's bytes go, the INVITE is packed
+    assert tx.data == b"" and tx.request._field_list is None
     assert tx.receive_request(make_request(), 1.5) == []
     out = tx.receive_request(ack(), 2.0)
     assert kinds(out) == [AckReceived] and out[0].tx is tx
     again = answer(tx, 200, 2.5)  # the TU's own retransmission, or another fork's 2xx
-    assert kinds(again) == [Send]
+    assert kinds(again) == [Send] and again[0].data == ok[0].data
     assert kinds(tx.handle_timer(33.0)) == [Terminated]
 
 
@@ -261,8 +263,10 @@ def test_completed_lets_go_of_what_was_parsed_from_the_request() -> None:
     assert tx.request.from_addr is parsed[0]  # still in use while the TU works on it
     answer(tx, 200, 0.1)
     # kept for 32 s only to answer retransmissions: read again if ever asked for
+    assert tx.request._field_list is None  # packed
     assert tx.request.from_addr is not parsed[0]
     assert str(tx.request.from_addr) == str(parsed[0])
+    assert tx.data  # the final response, sent again to each retransmission
 
 
 def test_non_invite_over_reliable_transport_ends_with_the_final_response() -> None:
