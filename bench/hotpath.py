@@ -7,6 +7,11 @@ one trunk and sends that only count. It prints the CPU time (of this thread) eac
 message took, median over five rounds, and the same as JSON on its last line. What the socket
 calls cost comes on top (see the calls benchmark); what this measures is the Python work.
 
+No timer fires in the loop, so every call's transactions are still alive at the end, as in the
+server for 32 s after a call's last message: it also prints the bytes of what the transaction
+table and the proxy hold for each call then, and then the CPU it takes to end them all (their
+last timers fire, and what they held is freed), per call.
+
 In a loop like this the caches keep what the last call's pass through the same code left there;
 in the server they hold what the other calls touched meanwhile. `--evict MB` writes that much
 memory before each message, so that it finds them cold.
@@ -19,7 +24,9 @@ import asyncio
 import gc
 import json
 import statistics
+import sys
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +36,7 @@ from softswitch.proxy.context import Target
 from softswitch.proxy.core import Admission, Routing
 from softswitch.server import install_event_loop_policy
 from softswitch.sip import Request, Response, SipURI, make_response, parse_message
-from softswitch.transaction import ServerTransaction
+from softswitch.transaction import ServerTransaction, TimerConfig, TransportTimers
 from softswitch.transport import Peer
 from softswitch.transport.endpoint import SipEndpoint
 
@@ -102,7 +109,10 @@ def in_dialog(method: str, cseq: int, n: int, route: str, branch: str, port: int
     ).encode()
 
 
-async def measure(calls: int, rounds: int, evict: float = 0.0) -> dict[str, float]:
+async def measure(
+    calls: int, rounds: int, evict: float = 0.0
+) -> tuple[dict[str, float], int, float]:
+    """CPU µs per kind of message, bytes of live state per call, CPU µs to end a call's state."""
     proxies: list[ProxyCore] = []  # wired as the server wires it, through its own methods
     endpoint = SipEndpoint(
         lambda request, peer, tx: proxies[0].handle_request(request, peer, tx),
@@ -120,11 +130,48 @@ async def measure(calls: int, rounds: int, evict: float = 0.0) -> dict[str, floa
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
     try:
-        return _rounds(feed, sent, port, calls, rounds, Evictor(evict))
+        result = _rounds(feed, sent, port, calls, rounds, Evictor(evict))
+        proxy = proxies[0]
+        held = size_of([endpoint.table, proxy._contexts, proxy._branches])
+        after_the_last_timer = asyncio.get_running_loop().time() + 64 * endpoint.table.timers.t1
+        started = time.thread_time()
+        endpoint._dispatch(endpoint.table.handle_timers(after_the_last_timer + 1))
+        ending = time.thread_time() - started
+        if len(endpoint.table) or proxy._contexts or proxy._branches:
+            raise AssertionError("calls left alive after their transactions' last timers")
+        return result, round(held / (calls * rounds)), round(ending / (calls * rounds) * 1e6, 1)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
         await endpoint.close()
+
+
+# what a call's state points to but does not own: the code, and objects that every call shares
+_SHARED = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    Peer,
+    TimerConfig,
+    TransportTimers,
+)
+
+
+def size_of(roots: list[object]) -> int:
+    """Bytes of the objects reachable from `roots`, each counted once (what a collector walk
+    finds, so the strings and bytes in them too), leaving out code and shared objects."""
+    seen: set[int] = set()
+    stack = list(roots)
+    total = 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, _SHARED):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        stack.extend(gc.get_referents(item))
+    return total
 
 
 CACHE_LINE = 64
@@ -207,11 +254,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result: dict[str, Any] = {"calls": args.calls, "rounds": args.rounds, "evict_mb": args.evict}
     install_event_loop_policy()  # the server's loop: its timers are part of the cost
-    result["us_per_message"] = asyncio.run(measure(args.calls, args.rounds, args.evict))
-    result["us_per_call"] = round(sum(result["us_per_message"].values()), 1)
-    for kind, value in result["us_per_message"].items():
+    per_message, state, ending = asyncio.run(measure(args.calls, args.rounds, args.evict))
+    result["us_per_message"] = per_message
+    result["us_per_call"] = round(sum(per_message.values()), 1)
+    result["state_bytes_per_call"] = state
+    result["us_ending_per_call"] = ending
+    for kind, value in per_message.items():
         print(f"{kind:12} {value:8.1f} µs")
     print(f"{'a call':12} {result['us_per_call']:8.1f} µs")
+    print(f"{'its state':12} {state:8} bytes, held until its transactions end")
+    print(f"{'ending them':12} {ending:8.1f} µs")
     print(json.dumps(result))
 
 

@@ -19,6 +19,9 @@ def test_the_hot_path_benchmark_relays_every_message_of_its_calls(
     assert set(result["us_per_message"]) == set(hotpath.KINDS)
     assert all(value > 0 for value in result["us_per_message"].values())
     assert result["us_per_call"] == pytest.approx(sum(result["us_per_message"].values()), abs=0.5)
+    # a call's four transactions, its messages and the proxy's context: some KB, not bytes
+    assert 2_000 < result["state_bytes_per_call"] < 50_000
+    assert result["us_ending_per_call"] > 0  # and every call was ended (it checks)
 
 
 def test_with_the_caches_made_cold_every_message_is_still_relayed(
