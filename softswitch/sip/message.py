@@ -625,7 +625,7 @@ def _parse_fields_slowly(lines: list[str]) -> list[Field]:
 
 
 def _pack_fields(fields: list[Field]) -> str | None:
-    """The fields' keys, names and values in one string, a line each, or None when one of
+    """The fields' keys, names and values in one string, one to a line, or None when one of
     them holds a line break and could not be read back the same."""
     packed = "\n".join(chain.from_iterable(fields))
     return packed if packed.count("\n") == 3 * len(fields) - 1 else None
