@@ -34,6 +34,18 @@ def describe() -> dict[str, Any]:
         "sipp": sipp_version(),
         "softswitch": _revision(),
         "compiled": _compiled(),
+        "settings": server_settings(),
+    }
+
+
+def server_settings() -> dict[str, str]:
+    """The softswitch's settings this run's environment sets (`SOFTSWITCH_SIP_T1=0.1`), which
+    the servers it starts inherit. The database URL is left out: it may hold a password, and
+    the bench gives the server its own."""
+    return {
+        name: value
+        for name, value in sorted(os.environ.items())
+        if name.startswith("SOFTSWITCH_") and name != "SOFTSWITCH_DATABASE_URL"
     }
 
 

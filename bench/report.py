@@ -33,6 +33,12 @@ def _python_build(build: dict[str, Any] | None) -> str:
     return f"{where}; configured {', '.join(flags)}"
 
 
+def _settings(settings: dict[str, str] | None) -> str:
+    if not settings:
+        return "none (the defaults)"
+    return ", ".join(f"`{name}={value}`" for name, value in settings.items())
+
+
 def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     out = [
@@ -55,6 +61,7 @@ def markdown(results: dict[str, Any]) -> str:
                 ["sipp", machine["sipp"] or "not installed"],
                 ["softswitch revision", machine.get("softswitch") or "unknown"],
                 ["modules compiled (mypyc)", _compiled(machine.get("compiled"))],
+                ["softswitch settings from the environment", _settings(machine.get("settings"))],
             ],
         ),
     ]

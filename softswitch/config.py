@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from .overload import DEFAULT_TARGET
+from .transaction import TimerConfig
 from .transport.networks import parse_network
 
 __all__ = ["CONFIG_ENV", "ConfigError", "Settings", "load_settings", "resolve_database_url"]
@@ -86,6 +87,20 @@ class Settings(BaseSettings):
         "answer only the first challenge and know only MD5 need 'MD5,SHA-256' or 'MD5'",
     )
     max_message_size: int = Field(65535, ge=1024, le=1 << 24)
+    sip_t1: float = Field(
+        0.5,
+        ge=0.01,
+        le=60,
+        description="seconds: the round-trip estimate UDP retransmissions start from, and 64 "
+        "times it how long a transaction waits for its answer and is kept after it (§17.1.1.1; "
+        "500 ms by default, smaller only on a network known to be faster)",
+    )
+    sip_t2: float = Field(
+        4.0, ge=0.01, le=600, description="seconds: the longest interval between retransmissions"
+    )
+    sip_t4: float = Field(
+        5.0, ge=0.01, le=600, description="seconds a message may stay in the network"
+    )
     tcp_idle_timeout: int = Field(600, ge=1)
     overload_target: float = Field(
         DEFAULT_TARGET,
@@ -147,6 +162,16 @@ class Settings(BaseSettings):
                 f"(got {self.min_expires}, {self.default_expires}, {self.max_expires})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _timers_in_order(self) -> Settings:
+        if self.sip_t1 > self.sip_t2:
+            raise ValueError(f"sip_t1 must not exceed sip_t2 (got {self.sip_t1}, {self.sip_t2})")
+        return self
+
+    @property
+    def timers(self) -> TimerConfig:
+        return TimerConfig(t1=self.sip_t1, t2=self.sip_t2, t4=self.sip_t4)
 
     @classmethod
     def settings_customise_sources(

@@ -125,6 +125,7 @@ class Softswitch:
             on_event=self._on_event,
             max_message_size=settings.max_message_size,
             tcp_idle_timeout=settings.tcp_idle_timeout,
+            timers=settings.timers,
         )
         self.endpoint.screen = self._screen
         self.endpoint.screened = REGISTER_ONLY

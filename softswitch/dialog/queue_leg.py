@@ -39,7 +39,6 @@ from .sdp import on_hold, refusing_answer
 log = logging.getLogger(__name__)
 
 NextHop = Callable[[SipURI], "Peer | None"]
-T1, T2 = 0.5, 4.0
 # §13.3.1.1: a UAS holding an INVITE sends a provisional response about every minute, so the
 # proxies on the path (Timer C, more than 3 minutes) do not give up on it.
 PROVISIONAL_REFRESH = 60.0
@@ -345,7 +344,7 @@ class QueueLegs:
         if self.keeper is not None:
             self.keeper.answered(call)  # a confirmed dialog now: after a restart it needs a BYE
         self._legs_changed(call)
-        self._retransmit_ok(call, T1)
+        self._retransmit_ok(call, self.endpoint.table.timers.t1)
         self.events.operator_answered(call)
 
     def _operator_failed(self, call: HeldCall, status: int) -> None:
@@ -359,7 +358,7 @@ class QueueLegs:
 
     def _retransmit_ok(self, call: HeldCall, interval: float) -> None:
         """§13.3.1.4: the UAS core resends its 2xx until the ACK comes, T1 doubling to T2."""
-        if interval > 64 * T1 or call.ok is None:
+        if interval > 64 * self.endpoint.table.timers.t1 or call.ok is None:
             return
         loop = asyncio.get_running_loop()
         call.ok_timer = loop.call_later(interval, self._resend_ok, call, interval)
@@ -368,7 +367,7 @@ class QueueLegs:
         if call.ok is None or call.server_tx.terminated:
             return
         self.endpoint.respond(call.server_tx, call.ok)
-        self._retransmit_ok(call, min(interval * 2, T2))
+        self._retransmit_ok(call, min(interval * 2, self.endpoint.table.timers.t2))
 
     # -- in-dialog requests ------------------------------------------------------------------
 
@@ -532,7 +531,7 @@ class QueueLegs:
             call.relay = None  # an UPDATE is done with its response
             return
         relay.near_ok = ok
-        self._relay_timer(call, relay, T1)
+        self._relay_timer(call, relay, self.endpoint.table.timers.t1)
 
     def _relay_error(
         self, call: HeldCall, relay: Relay, status: int, response: Response | None
@@ -579,7 +578,7 @@ class QueueLegs:
 
     def _relay_timer(self, call: HeldCall, relay: Relay, interval: float) -> None:
         """§13.3.1.4: our 2xx again until the ACK, T1 doubling to T2 (once, over TCP)."""
-        wait = 64 * T1 if relay.near_tx.reliable else interval
+        wait = 64 * self.endpoint.table.timers.t1 if relay.near_tx.reliable else interval
         loop = asyncio.get_running_loop()
         relay.timer = loop.call_later(wait, self._relay_resend, call, relay, interval)
 
@@ -588,7 +587,7 @@ class QueueLegs:
         if relay.near_ok is None or relay.far_ack is not None or call.state is HeldState.ENDED:
             return
         elapsed = asyncio.get_running_loop().time() - relay.started
-        if relay.near_tx.reliable or elapsed >= 64 * T1:
+        if relay.near_tx.reliable or elapsed >= 64 * self.endpoint.table.timers.t1:
             # no ACK came: the far side still needs one, and the pair is free again
             log.info("queued call %d: no ACK for the relayed %s", call.id, relay.method)
             self._ack_far(relay, b"", None)
@@ -596,7 +595,7 @@ class QueueLegs:
                 call.relay = None
             return
         self.endpoint.respond(relay.near_tx, relay.near_ok)
-        self._relay_timer(call, relay, min(interval * 2, T2))
+        self._relay_timer(call, relay, min(interval * 2, self.endpoint.table.timers.t2))
 
     def _drop_relay(self, call: HeldCall) -> None:
         """The call ends: a session change still waiting for its answer gets 487."""

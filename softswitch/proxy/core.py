@@ -522,7 +522,7 @@ class ProxyCore:
                 for other in context.pending:
                     self._cancel_branch(other, COMPLETED_ELSEWHERE)
             if first:
-                context.forget_parsed()
+                self._settled(context)
             return
         if branch_.done:
             return  # a final after we gave up on this branch
@@ -560,7 +560,21 @@ class ProxyCore:
         if request.method == "INVITE" and request.to_addr.tag is None:
             reason = response.reason if response is not None else ""
             self.observer.call_failed(request.call_id, status, reason, time.time())
-        context.forget_parsed()
+        self._settled(context)
+
+    def _settled(self, context: ResponseContext) -> None:
+        """Its final response has gone upstream. An INVITE's context stays while its branches
+        may still answer: each 2xx goes upstream too (§16.7 step 5), and it keeps its requests
+        as text meanwhile. A non-INVITE's context is done once no branch is pending: its
+        transactions take what is sent again by themselves (§17.1.2.2, §17.2.2)."""
+        if context.request.method == "INVITE" or context.pending:
+            context.forget_parsed()
+            return
+        self._contexts.pop(context.server_tx, None)
+        for branch_ in context.branches:
+            self._stop_try_timer(branch_)
+            if branch_.tx is not None:
+                self._branches.pop(branch_.tx, None)
 
     def _forward_response(self, context: ResponseContext, response: Response) -> None:
         """§16.7 step 9: our Via off, then back through the server transaction."""

@@ -205,7 +205,7 @@ class Transaction:
         self, value: float, event: Input, now: float, out: list[Output], *, resend: bool
     ) -> None:
         """Arm the last timeout, for which the transaction only waits for retransmissions
-        (Timers D, J, K, L, M). What it keeps meanwhile is packed: the request, and the bytes
+        (Timers D, I, J, K, L, M). What it keeps meanwhile is packed: the request, and the bytes
         sent last only when they are to be `resend`. A zero value ends it at once."""
         if value:
             self.request.forget_parsed()

@@ -70,7 +70,8 @@ def timeout_h(tx: ServerInviteTransaction, message: Any, now: float, out: list[O
 
 
 def start_i(tx: ServerInviteTransaction, message: Any, now: float, out: list[Output]) -> None:
-    tx._start_timeout(tx.timers.i, Input.TIMER_I, now, out)
+    # Confirmed only absorbs what comes again: the final response is not sent any more
+    tx._wait_out(tx.timers.i, Input.TIMER_I, now, out, resend=False)
 
 
 def start_l(tx: ServerInviteTransaction, message: Any, now: float, out: list[Output]) -> None:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from ..sip import ParseError, Request, Response, make_response, parse_message, reason_phrase
 from ..sip.peek import NewRequest, is_refusal_ack, peek_new_request
 from ..transaction import (
+    DEFAULT_TIMERS,
     AckReceived,
     ClientTransaction,
     Output,
@@ -21,6 +22,7 @@ from ..transaction import (
     Send,
     ServerTransaction,
     Timeout,
+    TimerConfig,
     Transaction,
     TransactionTable,
     TransportFailed,
@@ -71,10 +73,11 @@ class SipEndpoint:
         on_event: EventHandler | None = None,
         max_message_size: int = 65535,
         tcp_idle_timeout: float = 600.0,
+        timers: TimerConfig = DEFAULT_TIMERS,
     ) -> None:
         self._on_request = on_request
         self._on_event = on_event
-        self.table = TransactionTable()
+        self.table = TransactionTable(timers)
         self.transport = TransportLayer(
             self._received,
             max_message_size=max_message_size,

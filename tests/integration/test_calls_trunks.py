@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -28,9 +29,13 @@ HOST_B = "127.0.0.2"
 
 
 @contextlib.asynccontextmanager
-async def node(url: str, data_dir: Path, host: str, name: str) -> AsyncIterator[Softswitch]:
+async def node(
+    url: str, data_dir: Path, host: str, name: str, **settings: object
+) -> AsyncIterator[Softswitch]:
     data_dir.mkdir()
-    started = await Softswitch.open(switch_settings(data_dir, sip_host=host, node=name), url)
+    started = await Softswitch.open(
+        switch_settings(data_dir, sip_host=host, node=name, **settings), url
+    )
     try:
         await started.start()
         yield started
@@ -161,6 +166,37 @@ async def test_all_trunks_dead_gives_the_caller_an_answer_in_time(
         call = await alice.aio.call("alice", dial(a, "5552001"))
         ended = await alice.aio.wait_call_state(call, "DISCONNECTED", timeout=4)
     assert ended["code"] == 408
+
+
+async def test_an_unanswered_invite_is_sent_again_on_the_configured_t1(
+    fresh_database_url: str, tmp_path: Path, phone_agent_factory: Any
+) -> None:
+    """On a network known to be fast, T1 is set to 50 ms: the INVITE to a trunk that does not
+    answer goes again after T1, then after 2, 4, 8 times T1 (Timer A, §17.1.1.2), instead of
+    after 500 ms."""
+    t1 = 0.05
+    async with node(fresh_database_url, tmp_path / "a", HOST_A, "node-a", sip_t1=t1) as a:
+        await provision(a.store, ("5551001", "one-secret"))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as black_hole:
+            black_hole.bind((HOST_B, 0))
+            black_hole.setblocking(False)
+            trunk = f"sip:{HOST_B}:{black_hole.getsockname()[1]}"
+            await a.store.add_exchange("BIR", "Birchley", "5552", trunk_uris=[trunk])
+            await a.reload_network()
+            alice = await registered(phone_agent_factory, a, "alice", "5551001", "one-secret")
+            await alice.aio.call("alice", dial(a, "5552001"))
+            loop = asyncio.get_running_loop()
+            arrivals: list[tuple[float, bytes]] = []
+            deadline = loop.time() + 3.0
+            while len(arrivals) < 5:
+                left = deadline - loop.time()
+                data = await asyncio.wait_for(loop.sock_recv(black_hole, 65535), left)
+                arrivals.append((loop.time(), data))
+    copies = {data for _, data in arrivals}
+    assert len(copies) == 1 and next(iter(copies)).startswith(b"INVITE sip:5552001@")
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(arrivals)]
+    assert 0.8 * t1 <= gaps[0] < 0.3, gaps  # T1, not the default 500 ms
+    assert 0.8 * 8 * t1 <= gaps[3] < 0.3 + 8 * t1, gaps  # doubled three times
 
 
 async def test_a_trunk_loop_between_two_exchanges_is_detected(

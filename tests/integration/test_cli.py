@@ -324,6 +324,7 @@ def test_settings_errors_are_one_line(tmp_path: Path, monkeypatch) -> None:
         ("sip_port = 70000\n", "sip_port"),
         ("sip_prot = 5060\n", "unknown setting"),
         ("min_expires = 7200\n", "min_expires <= default_expires"),
+        ("sip_t1 = 5.0\n", "sip_t1 must not exceed sip_t2"),
         ("sip_port = \n", "not valid TOML"),
     ]:
         bad.write_text(text)

@@ -1,5 +1,6 @@
 """The benchmark records how the interpreter was built: the same Python version runs the hot
-path markedly slower from a shared libpython than from an executable holding the interpreter."""
+path markedly slower from a shared libpython than from an executable holding the interpreter.
+It records the softswitch's settings from the environment too, such as a shorter T1."""
 
 from __future__ import annotations
 
@@ -29,3 +30,19 @@ def test_the_report_says_where_the_interpreter_runs_from_and_how_it_was_configur
 def test_the_machine_table_has_the_interpreter_build() -> None:
     results = {"command": "test", "machine": machine.describe()}
     assert "| Python build | interpreter in " in report.markdown(results)
+
+
+def test_the_softswitch_settings_a_run_was_made_with_are_recorded(monkeypatch) -> None:
+    for name in [name for name in machine.os.environ if name.startswith("SOFTSWITCH_")]:
+        monkeypatch.delenv(name)
+    results = {"command": "test", "machine": machine.describe()}
+    assert "| softswitch settings from the environment | none (the defaults) |" in (
+        report.markdown(results)
+    )
+    monkeypatch.setenv("SOFTSWITCH_SIP_T1", "0.1")
+    monkeypatch.setenv("SOFTSWITCH_DATABASE_URL", "postgresql://bench:secret@db/bench")
+    results = {"command": "test", "machine": machine.describe()}
+    assert results["machine"]["settings"] == {"SOFTSWITCH_SIP_T1": "0.1"}  # no password
+    assert "| softswitch settings from the environment | `SOFTSWITCH_SIP_T1=0.1` |" in (
+        report.markdown(results)
+    )

@@ -89,3 +89,28 @@ async def test_a_finished_call_leaves_its_transactions_packed(node: ProxyNode) -
         assert bool(tx.data) == isinstance(tx, ServerNonInviteTransaction), repr(tx)
     finals = [b.final for c in node.proxy._contexts.values() for b in c.branches]
     assert finals and all(f is not None and f._field_list is None for f in finals)
+    # the BYE's context went with its 200: its transactions answer what comes again
+    assert [c.request.method for c in node.proxy._contexts.values()] == ["INVITE"]
+    assert all(isinstance(tx, ClientInviteTransaction) for tx in node.proxy._branches)
+
+
+async def test_a_bye_is_answered_again_after_its_context_is_gone(node: ProxyNode) -> None:
+    port = node.proxy.local.port
+    node.feed(invite(1, port), CALLER)
+    forwarded = next(data for peer, data in node.sent if peer.port == CALLEE.port)
+    node.feed(answer(forwarded, 200, "1callee", SDP), CALLEE)
+    (ok,) = [m for m in node.sent_to(CALLER) if isinstance(m, Response) and m.status == 200]
+    route = ok.header_values("record-route")[0]
+    node.feed(in_dialog("ACK", 1, 1, route, "5", port), CALLER)
+    bye_request = in_dialog("BYE", 2, 1, route, "7", port)
+    node.feed(bye_request, CALLER)
+    bye = next(data for peer, data in node.sent if data.startswith(b"BYE"))
+    node.feed(answer(bye, 200, "1callee"), CALLEE)
+    assert not any(c.request.method == "BYE" for c in node.proxy._contexts.values())
+    node.sent.clear()
+
+    node.feed(answer(bye, 200, "1callee"), CALLEE)  # the callee's 200 again: absorbed
+    assert node.sent == []
+    node.feed(bye_request, CALLER)  # the caller's BYE again: its 200 again, from the transaction
+    (again,) = node.sent_to(CALLER)
+    assert isinstance(again, Response) and again.status == 200 and again.cseq.method == "BYE"

@@ -133,6 +133,8 @@ def test_completed_answers_retransmissions_then_ack_confirms_and_timer_i_ends() 
     assert tx.receive_request(ack(), 1.0) == []
     assert tx.state is server_invite.State.CONFIRMED
     assert tx.next_deadline() == 1.0 + 5.0
+    # the final response is not sent again: its bytes go, the INVITE is packed
+    assert tx.data == b"" and tx.request._field_list is None
     assert tx.receive_request(ack(), 1.2) == []
     assert tx.receive_request(make_request(), 1.3) == []
     assert kinds(tx.handle_timer(6.0)) == [Terminated]
