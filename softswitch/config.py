@@ -92,8 +92,9 @@ class Settings(BaseSettings):
         ge=0.01,
         le=60,
         description="seconds: the round-trip estimate UDP retransmissions start from, and 64 "
-        "times it how long a transaction waits for its answer and is kept after it (§17.1.1.1; "
-        "500 ms by default, smaller only on a network known to be faster)",
+        "times it how long a transaction waits for its answer and is kept after it, but for "
+        "Timer D, which stays 32 s (§17.1.1.1; 500 ms by default, smaller only on a network "
+        "known to be faster)",
     )
     sip_t2: float = Field(
         4.0, ge=0.01, le=600, description="seconds: the longest interval between retransmissions"

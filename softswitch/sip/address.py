@@ -7,29 +7,32 @@ from typing import ClassVar
 
 from .errors import ParseError
 from .grammar import (
+    SIMPLE_PARAMS,
     TOKEN_CHARS,
     WHITESPACE,
     format_params,
     is_digits,
     is_token,
     parse_params,
+    parse_simple_params,
     quote,
     unquote,
 )
-from .uri import URI, SipURI, parse_host_port, parse_uri, parse_uri_params
+from .uri import SIMPLE_SIP_URI, URI, SipURI, parse_host_port, parse_uri, parse_uri_params
 
 # The forms nearly every phone and proxy writes, read by one regular expression each; anything
 # else (escapes, IPv6, quoted-pairs, URI headers, LWS in odd places) takes the full parser, so
 # these accept a subset of what it accepts and build the same values.
 _TOKEN = r"[-!%'*+.0-9A-Za-z_`~]+"
 _HOST = r"[-.0-9A-Za-z_]+"
-_URI_PARAMS = r"(?:;[-!%'()*+.0-9A-Za-z_~]+(?:=[-!%'()*+.0-9A-Za-z_~\[\]/:&$]*)?)*"
 _SIMPLE_NAME_ADDR_RE = re.compile(
     rf'(?:"([^"\\]*)"|({_TOKEN}(?: {_TOKEN})*))?[ \t]*'  # display name
-    rf"<sip:(?:([-!'()*+.0-9A-Za-z_~&=$,%]+)@)?({_HOST})(?::([0-9]{{1,5}}))?({_URI_PARAMS})>"
-    r"[ \t]*(;[^<>]*)?"  # header parameters, read by parse_params
+    rf"<{SIMPLE_SIP_URI}>"
+    rf"[ \t]*({SIMPLE_PARAMS})?"  # header parameters
 )
-_SIMPLE_VIA_RE = re.compile(rf"SIP/2\.0/([A-Za-z]+) ({_HOST})(?::([0-9]{{1,5}}))?(;.*)?")
+_SIMPLE_VIA_RE = re.compile(
+    rf"SIP/2\.0/([A-Za-z]+) ({_HOST})(?::([0-9]{{1,5}}))?({SIMPLE_PARAMS})?"
+)
 
 
 class NameAddr:
@@ -82,7 +85,8 @@ def parse_name_addr(text: str) -> NameAddr:
             uri = SipURI(
                 host, user, int(port) if port else None, parse_uri_params(uri_params, text)
             )
-            return NameAddr(uri, quoted if words is None else words, parse_params(params or ""))
+            header_params = parse_simple_params(params) if params else {}
+            return NameAddr(uri, quoted if words is None else words, header_params)
     return parse_name_addr_fully(text)
 
 
@@ -217,7 +221,8 @@ def parse_via(text: str) -> Via:
     if simple is not None:
         transport, host, port, param_text = simple.groups()
         if port is None or 0 < int(port) < 65536:
-            via = Via(transport, host, int(port) if port else None, parse_params(param_text or ""))
+            params = parse_simple_params(param_text) if param_text else {}
+            via = Via(transport, host, int(port) if port else None, params)
             _check_numeric_params(via.params, text)
             return via
     return parse_via_fully(text)

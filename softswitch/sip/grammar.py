@@ -24,6 +24,13 @@ def is_digits(text: str) -> bool:
     return text.isdigit() and text.isascii()
 
 
+def is_crlf_only(head: str) -> bool:
+    """Does every CR and LF in `head` come as a CRLF pair? (One copy and two memchr scans:
+    a few times faster than counting each character.)"""
+    rest = head.replace("\r\n", "")
+    return "\r" not in rest and "\n" not in rest
+
+
 def unquote(text: str) -> str:
     """The content of a quoted-string (with its quotes) with quoted-pairs resolved."""
     if len(text) < 2 or text[0] != '"' or text[-1] != '"':
@@ -106,8 +113,10 @@ def split_unquoted(text: str, separator: str) -> list[str]:
 
 
 # `;name=value;flag` of tokens (and host characters in values, for `received` and `maddr`): a
-# subset of what parse_params accepts, read without its per-item checks.
-_SIMPLE_PARAMS_RE = re.compile(r"(?:;[-!%'*+.0-9A-Za-z_`~]+(?:=[-!%'*+.0-9A-Za-z_`~:\[\]]+)?)+")
+# subset of what parse_params accepts, read without its per-item checks. Address and Via
+# shortcuts put it in their own expressions, so such a value is matched once.
+SIMPLE_PARAMS = r"(?:;[-!%'*+.0-9A-Za-z_`~]+(?:=[-!%'*+.0-9A-Za-z_`~:\[\]]+)?)+"
+_SIMPLE_PARAMS_RE = re.compile(SIMPLE_PARAMS)
 
 
 def parse_params(text: str) -> dict[str, str | None]:
@@ -121,15 +130,21 @@ def parse_params(text: str) -> dict[str, str | None]:
     if not text:
         return params
     if _SIMPLE_PARAMS_RE.fullmatch(text) is not None:
-        # the usual `;name=value;flag` with no spaces or quotes: the checks below hold already
-        for item in text[1:].split(";"):
-            name, eq, value = item.partition("=")
-            name = name.lower()
-            if name in params:
-                raise ParseError(f"parameter {name!r} given twice")
-            params[name] = value if eq else None
-        return params
+        return parse_simple_params(text)
     return parse_params_fully(text)
+
+
+def parse_simple_params(text: str) -> dict[str, str | None]:
+    """`parse_params` for a text that matches `SIMPLE_PARAMS`: the usual `;name=value;flag`
+    with no spaces or quotes, for which its other checks hold already."""
+    params: dict[str, str | None] = {}
+    for item in text[1:].split(";"):
+        name, eq, value = item.partition("=")
+        name = name.lower()
+        if name in params:
+            raise ParseError(f"parameter {name!r} given twice")
+        params[name] = value if eq else None
+    return params
 
 
 def parse_params_fully(text: str) -> dict[str, str | None]:

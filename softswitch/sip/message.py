@@ -16,7 +16,7 @@ from itertools import chain
 
 from .address import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
 from .errors import ParseError, SipError
-from .grammar import WHITESPACE, is_digits, is_token, split_unquoted
+from .grammar import WHITESPACE, is_crlf_only, is_digits, is_token, split_unquoted
 from .headers import LIST_HEADERS, canonical_name, header_key
 from .status import reason_phrase
 from .uri import URI, SipURI, parse_uri
@@ -488,7 +488,7 @@ def parse_message(data: bytes, *, datagram: bool = True) -> Request | Response:
     body = data[end + sep_len :]
     lines = head.split("\r\n")
     # every line ends in CRLF, with no other CR or LF: the usual head, read by the fast loop
-    regular = head.count("\n") == len(lines) - 1 == head.count("\r")
+    regular = is_crlf_only(head)
     if not regular:
         lines = head.split("\n")
     start = lines[0].rstrip("\r")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from .address import Via, parse_cseq, parse_name_addr, parse_via
 from .errors import SipError
-from .grammar import WHITESPACE, is_digits, is_token, split_unquoted
+from .grammar import WHITESPACE, is_crlf_only, is_digits, is_token, split_unquoted
 from .headers import header_key
 from .message import MAX_HEADER_FIELDS, SIP_VERSION, field_key
 from .uri import SipURI, parse_uri
@@ -184,7 +184,7 @@ def _usual_lines(data: bytes) -> list[str] | None:
         return None
     head = data[:end].decode("utf-8", "surrogateescape")
     lines = head.split("\r\n")
-    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+    if not is_crlf_only(head):
         return None  # a bare CR or LF: the full parser's case
     return lines
 

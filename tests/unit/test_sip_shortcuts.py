@@ -1,4 +1,4 @@
-"""The shortcuts of the parser for the common forms of name-addr, Via and parameters build
+"""The shortcuts of the parser for the common forms of URI, name-addr, Via and parameters build
 exactly what the full parser builds, and refuse nothing the full parser accepts (they fall back
 to it)."""
 
@@ -18,6 +18,7 @@ from softswitch.sip.address import (
     parse_via_fully,
 )
 from softswitch.sip.grammar import parse_params, parse_params_fully
+from softswitch.sip.uri import URI, parse_uri, parse_uri_fully
 
 EXAMPLES = int(os.environ.get("SIP_PROPERTY_EXAMPLES", "400"))
 SETTINGS = settings(
@@ -84,16 +85,48 @@ def outcome(parse, text: str) -> tuple[str, object]:  # type: ignore[no-untyped-
     return ("ok", describe(value))
 
 
-def describe(value: NameAddr | Via | dict[str, str | None]) -> object:
+def describe(value: NameAddr | Via | URI | dict[str, str | None]) -> object:
     if isinstance(value, dict):
         return list(value.items())
     if isinstance(value, Via):
         return (value.transport, value.host, value.port, value.params, value.version, str(value))
-    uri = value.uri
-    parts = [str(uri), type(uri).__name__]
+    if isinstance(value, NameAddr):
+        return (value.display, value.params, describe(value.uri), str(value))
+    parts = [str(value), type(value).__name__]
     for name in ("scheme", "user", "password", "host", "port", "params", "headers"):
-        parts.append(getattr(uri, name, None))
-    return (value.display, value.params, parts, str(value))
+        parts.append(getattr(value, name, None))
+    return parts
+
+
+COMMON_URIS = [
+    "sip:5552999@127.0.0.1:5060",
+    "sip:127.0.0.1:5070;lr;ftag=1234SIPpTag001",
+    "sip:5552999@127.0.0.1:5080;transport=UDP",
+    "sip:alice@exchange.example;user=phone",
+    "sip:bob@host:65536",
+    "sip:bob@host:0",
+    "sip:bob@host:05060",
+    "sip:bob@host;;lr",
+    "sip:bob@host;x=",
+    "sip:b%61b@host",
+    "sip:b@host@other",
+    "sip:host;x=a@b",
+    "sip:user:pw@host",
+    "sip:user@host?subject=x",
+    "sip:user@[::1]:5060",
+    "sips:user@host",
+    "SIP:user@host",
+    "sip:a@bad host",
+    "sip:a@b>",
+    "sip:@host",
+    "sip:",
+    "tel:+15551234",
+]
+
+
+@pytest.mark.parametrize("text", COMMON_URIS)
+def test_uri_shortcut_agrees_with_the_full_parser(text: str) -> None:
+    assert outcome(parse_uri, text) == outcome(parse_uri_fully, text)
 
 
 @pytest.mark.parametrize("text", COMMON_ADDRESSES)
@@ -220,6 +253,18 @@ def shaped_vias(draw: st.DrawFn) -> str:
 @given(shaped_addresses())
 def test_shaped_addresses_parse_the_same_both_ways(text: str) -> None:
     assert outcome(parse_name_addr, text) == outcome(parse_name_addr_fully, text.strip(" \t"))
+
+
+@SETTINGS
+@given(shaped_addresses().map(lambda text: text[text.index("<") + 1 : text.rindex(">")]))
+def test_shaped_uris_parse_the_same_both_ways(text: str) -> None:
+    assert outcome(parse_uri, text) == outcome(parse_uri_fully, text)
+
+
+@SETTINGS
+@given(st.lists(ADDRESS_PIECES, max_size=10).map("".join))
+def test_generated_uris_parse_the_same_both_ways(text: str) -> None:
+    assert outcome(parse_uri, text) == outcome(parse_uri_fully, text)
 
 
 @SETTINGS
