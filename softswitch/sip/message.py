@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from itertools import chain
 
 from .address import CSeq, NameAddr, Via, parse_cseq, parse_name_addr, parse_via
 from .errors import ParseError, SipError
@@ -627,8 +626,13 @@ def _parse_fields_slowly(lines: list[str]) -> list[Field]:
 def _pack_fields(fields: list[Field]) -> str | None:
     """The fields' keys, names and values in one string, one to a line, or None when one of
     them holds a line break and could not be read back the same."""
-    packed = "\n".join(chain.from_iterable(fields))
-    return packed if packed.count("\n") == 3 * len(fields) - 1 else None
+    parts: list[str] = []  # a list, so that join need not copy an iterator's items into one
+    for key, name, value in fields:
+        parts.append(key)
+        parts.append(name)
+        parts.append(value)
+    packed = "\n".join(parts)
+    return packed if packed.count("\n") == len(parts) - 1 else None
 
 
 def _unpack_fields(packed: str) -> list[Field]:

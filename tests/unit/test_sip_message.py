@@ -903,6 +903,11 @@ def test_fields_that_would_not_read_back_the_same_are_not_packed() -> None:
     request.forget_parsed()
     assert request._field_list is not None
     assert request.header("x-odd") == "one\nline break"
+    named = parse_request(invite())
+    named.add_header("X-Odd\nName", "value")
+    named.forget_parsed()
+    assert named._field_list is not None
+    assert named.header("X-Odd\nName") == "value"
     empty = Request("OPTIONS", "sip:a@example.com")
     empty.forget_parsed()
     assert empty.to_bytes().startswith(b"OPTIONS sip:a@example.com SIP/2.0\r\n")
