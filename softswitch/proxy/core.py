@@ -228,22 +228,26 @@ class ProxyCore:
         except ParseError:
             return False
         routed_here = False
-        routes = request.address_list("route")
+        first = request.first_value("route")
         strict_previous_hop = (
-            routes and self.local.is_ours(ruri) and isinstance(ruri, SipURI) and "lr" in ruri.params
+            first is not None
+            and self.local.is_ours(ruri)
+            and isinstance(ruri, SipURI)
+            and "lr" in ruri.params
         )
         if strict_previous_hop:
             # The previous hop was a strict router: the real Request-URI is the last Route.
             routed_here = True
-            request.set_uri(str(routes[-1].uri))
+            request.set_uri(str(request.address_list("route")[-1].uri))
             values = request.header_values("route")[:-1]
             request.remove_header("route")
             for value in values:
                 request.add_header("Route", value)
-        routes = request.address_list("route")
-        while routes and self.local.is_ours(routes[0].uri):
+            first = request.first_value("route")
+        # our own entries, read from their text: the same few values in every dialog
+        while first is not None and self.local.names_us(first):
             request.pop_first_value("route")
-            routes = request.address_list("route")
+            first = request.first_value("route")
             routed_here = True
         return routed_here
 
@@ -273,18 +277,21 @@ class ProxyCore:
         key = cookie_server_key(ack.top_via, "ACK")
         if key is None or self.endpoint.table.server(key) is not None:
             return False  # the ACK of a non-2xx final response: its INVITE transaction's
+        routes = ack.routes
+        names_us = self.local.names_us
         try:
+            if not routes or not names_us(routes[0]):
+                return False
+            taken = 1
+            while taken < len(routes) and names_us(routes[taken]):
+                taken += 1
             ruri = parse_uri(ack.uri)
-            routes = [parse_name_addr(value).uri for value in ack.routes]
+            beyond = [parse_name_addr(value).uri for value in routes[taken:]]
         except SipError:
             return False
-        is_ours = self.local.is_ours
-        if is_ours(ruri) or not routes or not is_ours(routes[0]):
+        if self.local.is_ours(ruri):
             return False
-        taken = 1
-        while taken < len(routes) and is_ours(routes[taken]):
-            taken += 1
-        target = routes[taken] if taken < len(routes) else ruri
+        target = beyond[0] if beyond else ruri
         if not isinstance(target, SipURI) or (target is not ruri and "lr" not in target.params):
             return False
         next_hop = self.router.next_hop(target)

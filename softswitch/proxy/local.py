@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 
-from ..sip import Request, SipURI, Via
+from ..sip import Request, SipURI, Via, parse_name_addr
 from ..transport import format_host
+
+# The node's own entries are a handful (per transport, per way of writing them); a bound, as
+# peers choose what they send.
+_MAX_OUR_ROUTES = 64
 
 
 class LocalAddress:
@@ -15,7 +19,7 @@ class LocalAddress:
     shares with the other workers (`shared_port`), but puts its own in Via and Record-Route,
     so that responses and requests inside its dialogs come back to it."""
 
-    __slots__ = ("_rr", "aliases", "host", "port", "ports")
+    __slots__ = ("_our_routes", "_rr", "aliases", "host", "port", "ports")
 
     def __init__(
         self,
@@ -34,6 +38,9 @@ class LocalAddress:
             transport: f"<sip:{format_host(host)}:{port};transport={transport};lr>"
             for transport in ("udp", "tcp")
         }
+        # Route values found to name this node: its own Record-Route entries, which come back
+        # in every request of every dialog it is in
+        self._our_routes: set[str] = set()
 
     def is_ours(self, uri: object) -> bool:
         """Does this URI name this node (a Route or Request-URI pointing at us)?"""
@@ -44,6 +51,16 @@ class LocalAddress:
             return False
         port = uri.port if uri.port is not None else 5060
         return port in self.ports
+
+    def names_us(self, route: str) -> bool:
+        """Does this Route value (a name-addr as written) name this node? Raises ParseError
+        when it is not a name-addr."""
+        if route in self._our_routes:
+            return True
+        ours = self.is_ours(parse_name_addr(route).uri)
+        if ours and len(self._our_routes) < _MAX_OUR_ROUTES:
+            self._our_routes.add(route)
+        return ours
 
     def sent_by(self) -> str:
         return f"{format_host(self.host)}:{self.port}"

@@ -226,6 +226,10 @@ class Message:
             top = cache["@top:via"] = parse_via(value)
         return top  # type: ignore[return-value]
 
+    def first_value(self, name: str) -> str | None:
+        """The first item of a list header (`header_values(name)[0]`), or None."""
+        return self._first_value(header_key(name))
+
     def _first_value(self, key: str) -> str | None:
         """The first item of a list header (`header_values(key)[0]`) without splitting them all."""
         for field in self._fields:
