@@ -10,6 +10,9 @@ from softswitch.sip import Message, Request, parse_message
 from softswitch.transport import Peer
 from softswitch.transport.endpoint import SipEndpoint
 
+PEER = Peer("udp", "127.0.0.1", 5090)  # another proxy on a dialog's route set
+PEER_ROUTE = f"<sip:{PEER.host}:{PEER.port};lr>"
+
 
 class ProxyNode:
     def __init__(self, router: CallRouter | None = None, *, timer_c: float = TIMER_C) -> None:
@@ -28,6 +31,10 @@ class ProxyNode:
         )
         self.endpoint.transport.send = lambda peer, data: self.sent.append((peer, data))  # type: ignore[method-assign]
         return port
+
+    def record_route(self) -> str:
+        """The Route entry that names this node, as its Record-Route wrote it."""
+        return self.proxy.local.record_route("udp")
 
     def feed(self, data: bytes, peer: Peer) -> None:
         self.endpoint._received(data, peer)

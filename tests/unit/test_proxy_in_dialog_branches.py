@@ -10,19 +10,15 @@ import pytest
 
 from bench.hotpath import CALLEE, CALLER, in_dialog, invite
 from softswitch.sip import Request, Response, Via
-from softswitch.transport import Peer
 
-from .proxy_node import ProxyNode
-
-PEER = Peer("udp", "127.0.0.1", 5090)  # another proxy on the dialog's route set
-PEER_ROUTE = f"<sip:{PEER.host}:{PEER.port};lr>"
+from .proxy_node import PEER, PEER_ROUTE, ProxyNode
 
 
 @pytest.fixture
 async def node() -> AsyncIterator[tuple[ProxyNode, str]]:
     node = ProxyNode()
-    port = await node.start()
-    yield node, f"<sip:127.0.0.1:{port};transport=udp;lr>"
+    await node.start()
+    yield node, node.record_route()
     await node.endpoint.close()
 
 

@@ -12,17 +12,14 @@ from softswitch.proxy import LocalAddress
 from softswitch.sip import ParseError, Response
 from softswitch.transport import Peer
 
-from .proxy_node import ProxyNode
-
-PEER = Peer("udp", "127.0.0.1", 5090)  # another proxy on the dialog's route set
-PEER_ROUTE = f"<sip:{PEER.host}:{PEER.port};lr>"
+from .proxy_node import PEER, PEER_ROUTE, ProxyNode
 
 
 @pytest.fixture
 async def node() -> AsyncIterator[tuple[ProxyNode, str]]:
     node = ProxyNode()
-    port = await node.start()
-    yield node, f"<sip:127.0.0.1:{port};transport=udp;lr>"
+    await node.start()
+    yield node, node.record_route()
     await node.endpoint.close()
 
 
