@@ -4,28 +4,16 @@ through the node twice is a spiral and is forwarded both times, not answered 482
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bench.hotpath import CALLEE, CALLER, in_dialog, invite
 from softswitch.sip import Request, Response, Via
 
 from .proxy_node import PEER, PEER_ROUTE, ProxyNode
 
 
-@pytest.fixture
-async def node() -> AsyncIterator[tuple[ProxyNode, str]]:
-    node = ProxyNode()
-    await node.start()
-    yield node, node.record_route()
-    await node.endpoint.close()
-
-
 async def test_an_invites_branch_carries_the_loop_hash_and_a_byes_does_not(
-    node: tuple[ProxyNode, str],
+    routed_node: tuple[ProxyNode, str],
 ) -> None:
-    switch, ours = node
+    switch, ours = routed_node
     port = switch.proxy.local.port
     switch.feed(invite(1, port), CALLER)
     (forwarded,) = switch.requests_to(CALLEE, "INVITE")
@@ -37,9 +25,9 @@ async def test_an_invites_branch_carries_the_loop_hash_and_a_byes_does_not(
 
 
 async def test_a_request_in_a_dialog_routed_through_the_node_twice_is_forwarded_both_times(
-    node: tuple[ProxyNode, str],
+    routed_node: tuple[ProxyNode, str],
 ) -> None:
-    switch, ours = node
+    switch, ours = routed_node
     port = switch.proxy.local.port
     switch.feed(in_dialog("BYE", 2, 1, f"{ours}, {PEER_ROUTE}, {ours}", "7", port), CALLER)
     (first,) = switch.requests_to(PEER, "BYE")

@@ -3,8 +3,6 @@ kept as known once found to name the node, since the same few come back in every
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bench.hotpath import CALLER, in_dialog
@@ -13,14 +11,6 @@ from softswitch.sip import ParseError, Response
 from softswitch.transport import Peer
 
 from .proxy_node import PEER, PEER_ROUTE, ProxyNode
-
-
-@pytest.fixture
-async def node() -> AsyncIterator[tuple[ProxyNode, str]]:
-    node = ProxyNode()
-    await node.start()
-    yield node, node.record_route()
-    await node.endpoint.close()
 
 
 def test_a_route_value_names_the_node_by_host_and_port() -> None:
@@ -47,9 +37,9 @@ def test_the_route_values_known_as_ours_are_bounded() -> None:
 
 
 async def test_a_bye_goes_to_the_route_after_ours_with_ours_taken_off(
-    node: tuple[ProxyNode, str],
+    routed_node: tuple[ProxyNode, str],
 ) -> None:
-    switch, ours = node
+    switch, ours = routed_node
     port = switch.proxy.local.port
     tcp_ours = ours.replace("transport=udp", "transport=tcp")
     routes = f"{ours}, {tcp_ours}, {PEER_ROUTE}"
@@ -62,11 +52,11 @@ async def test_a_bye_goes_to_the_route_after_ours_with_ours_taken_off(
 
 
 async def test_after_a_strict_router_the_last_route_is_the_request_uri(
-    node: tuple[ProxyNode, str],
+    routed_node: tuple[ProxyNode, str],
 ) -> None:
     """§16.4: a Request-URI the node put in a Record-Route means the previous hop was a strict
     router; the real Request-URI is the last Route entry."""
-    switch, _ = node
+    switch, _ = routed_node
     port = switch.proxy.local.port
     callee = Peer("udp", "127.0.0.1", 5080)
     bye = in_dialog("BYE", 2, 1, "<sip:5552999@127.0.0.1:5080>", "7", port).replace(
@@ -80,9 +70,9 @@ async def test_after_a_strict_router_the_last_route_is_the_request_uri(
 
 @pytest.mark.parametrize("routes", ["<sip:127.0.0.1:{port};lr", "{ours}, <sip:192.0.2.9;lr"])
 async def test_a_malformed_route_entry_is_answered_400(
-    node: tuple[ProxyNode, str], routes: str
+    routed_node: tuple[ProxyNode, str], routes: str
 ) -> None:
-    switch, ours = node
+    switch, ours = routed_node
     port = switch.proxy.local.port
     switch.feed(in_dialog("BYE", 2, 1, routes.format(port=port, ours=ours), "7", port), CALLER)
     (answer,) = switch.sent_to(CALLER)
