@@ -1,5 +1,5 @@
 """The modules every message passes through (SIP messages, transactions, the proxy core, the
-registrar, the transport's endpoint) compiled to C with mypyc.
+registrar, the transport's endpoint, the call service) compiled to C with mypyc.
 
 They are plain, fully typed Python; compiled, the proxy's hot path takes a little over half the
 CPU (`python -m bench.hotpath`). Where mypyc or a C compiler is missing, or with
@@ -16,6 +16,7 @@ from setuptools import setup
 
 COMPILED = ("softswitch/sip", "softswitch/transaction", "softswitch/proxy", "softswitch/registrar")
 COMPILED_FILES = (
+    "softswitch/calls.py",
     "softswitch/transport/endpoint.py",
     "softswitch/transport/networks.py",
     "softswitch/transport/peer.py",

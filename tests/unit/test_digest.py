@@ -16,6 +16,8 @@ from softswitch.sip.digest import (
     NonceManager,
     NonceStatus,
     UnsupportedDigest,
+    _params,
+    _plain_params,
     answer_challenge,
     build_challenge,
     compute_ha1,
@@ -162,6 +164,54 @@ def test_parse_rejects_malformed(value: str) -> None:
 def test_parse_rejects_other_schemes(value: str) -> None:
     with pytest.raises(UnsupportedDigest):
         parse_challenge_params(value)
+
+
+# The pieces credentials are made of, and the characters that make the two readings differ.
+_piece = st.text(st.sampled_from(' ,="\\\t\r\nazAZ09#-é'), max_size=12)
+_item = st.tuples(
+    st.sampled_from(["username", "Realm", "nonce", "a#b", "x y", "", " uri "]),
+    st.sampled_from(["=", " = ", "", "=="]),
+    st.one_of(_piece, _piece.map(lambda text: f'"{text}"'), st.sampled_from(["MD5", "auth"])),
+).map("".join)
+
+
+@given(
+    items=st.lists(_item, max_size=5),
+    separators=st.lists(st.sampled_from([",", ", ", " ,", ",,", " ", ""]), min_size=5),
+)
+def test_plain_reading_answers_as_the_grammar(items: list[str], separators: list[str]) -> None:
+    value = "Digest " + "".join(item + sep for item, sep in zip(items, separators, strict=False))
+    plain = _plain_params(value, len("Digest "))
+    if plain is not None:
+        assert plain == _params(value, len("Digest "))
+
+
+@given(st.text(st.sampled_from(' ,="\\\tazAZ09#=é'), max_size=40))
+def test_plain_reading_of_any_text_answers_as_the_grammar(rest: str) -> None:
+    plain = _plain_params("Digest " + rest, len("Digest "))
+    if plain is not None:
+        assert plain == _params("Digest " + rest, len("Digest "))
+
+
+def test_credentials_as_phones_write_them_are_read_plainly() -> None:
+    """The usual forms, with and without spaces after the commas, take the quick reading."""
+    for separator in (",", ", "):
+        value = separator.join(
+            [
+                'Digest username="5550100"',
+                'realm="exchange.example"',
+                'nonce="AAABmsj3kZQxN2Qa3Zx6k1t9b2yWl8Xh0aGJf2y1c4Q"',
+                'uri="sip:exchange.example;transport=udp"',
+                'response="' + "0" * 32 + '"',
+                "algorithm=MD5",
+                "qop=auth",
+                "nc=00000001",
+                'cnonce="6b8b4567"',
+            ]
+        )
+        plain = _plain_params(value, len("Digest "))
+        assert plain == parse_challenge_params(value) == _params(value, len("Digest "))
+        assert plain is not None and plain["uri"] == "sip:exchange.example;transport=udp"
 
 
 def credential_params(**overrides: str | None) -> str:
@@ -334,6 +384,19 @@ def test_nonce_count_replay_and_pruning() -> None:
     assert not nonces.record(first, 4, T0 + 301)  # stale now, and forgotten
     nonces.prune(T0 + 401)
     assert len(nonces) == 0
+
+
+@pytest.mark.parametrize("realm", [REALM, 'a "quoted" realm', '"-"', "-"])
+@pytest.mark.parametrize("stale", [False, True])
+def test_challenges_are_written_as_build_challenge_writes_them(realm: str, stale: bool) -> None:
+    auth = DigestAuthenticator(realm, SECRET)
+    challenges = auth.challenge(T0, stale)
+    nonce = parse_challenge_params(challenges[0])["nonce"]
+    assert challenges == (
+        build_challenge(realm, nonce, "SHA-256", stale),
+        build_challenge(realm, nonce, "MD5", stale),
+    )
+    assert auth.nonces.check(nonce, T0) is NonceStatus.VALID
 
 
 def test_nonce_memory_is_bounded_by_lifetime() -> None:
