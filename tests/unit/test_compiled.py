@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import softswitch.calls
 import softswitch.proxy.core
 import softswitch.sip.message
 import softswitch.transaction.table
@@ -26,7 +27,13 @@ from softswitch.compiled import SUFFIX, compiled_sources, stale_sources
     "or Python.h)",
 )
 def test_the_hot_path_modules_are_compiled() -> None:
-    for module in (softswitch.sip.message, softswitch.transaction.table, softswitch.proxy.core):
+    hot_path = (
+        softswitch.sip.message,
+        softswitch.transaction.table,
+        softswitch.proxy.core,
+        softswitch.calls,
+    )
+    for module in hot_path:
         assert module.__file__ is not None and module.__file__.endswith(SUFFIX), module.__file__
 
 
