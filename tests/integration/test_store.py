@@ -27,6 +27,7 @@ from softswitch.store import (
     apply_migrations,
     discover_migrations,
 )
+from softswitch.store.writer import VALUES_ROWS, upsert_statement
 
 pytestmark = pytest.mark.integration
 
@@ -398,6 +399,41 @@ async def test_group_commit_batches_and_is_durable(store: Store, fresh_database_
     assert transactions <= 25, f"{calls} writes took {transactions} transactions"
     assert stats.failures == before.failures
     assert await count_rows(fresh_database_url, "bindings") == 500
+
+
+@pytest.mark.parametrize("rows", [1, 5, VALUES_ROWS, VALUES_ROWS + 1])
+async def test_a_batch_of_any_size_is_stored_as_written(store: Store, rows: int) -> None:
+    """Batches up to VALUES_ROWS pass each value as a parameter of its own, larger ones an
+    array per column: either way every field is stored as it was written."""
+    lines = await network(store, rows)
+    now = time.time()
+    written = [
+        binding(
+            line,
+            f"sip:{line}@192.0.2.{i + 1}:{5060 + i};transport=tcp",
+            expires_at=now + 600.25 + i,
+            q=(1.0, 0.5, 0.25)[i % 3],
+            cseq=i + 1,
+            source_transport=("udp", "tcp")[i % 2],
+            source_port=40000 + i,
+            local_port=5060 + i % 2,
+            instance_id=f'"<urn:uuid:00000000-0000-1000-8000-{i:012d}>"' if i % 3 == 0 else None,
+            reg_id=i if i % 3 == 0 else None,
+            user_agent=None if i % 4 == 1 else f'Phone "{i}" \\ é',
+            path=("<sip:edge.county.test;lr>", '<sip:[2001:db8::1];lr;x="a,b">') if i % 2 else (),
+        )
+        for i, line in enumerate(lines)
+    ]
+    before = store.writer_stats
+    await asyncio.gather(*(store.write_bindings(b.line_number, [b], []) for b in written))
+    assert store.writer_stats.transactions - before.transactions == 1  # one batch
+    loaded = await store.load_bindings(now)
+    assert [x.expires_at for x in loaded] == pytest.approx([b.expires_at for b in written])
+    assert [dataclasses.replace(x, updated_at=None, expires_at=0.0) for x in loaded] == [
+        dataclasses.replace(b, expires_at=0.0) for b in written
+    ]
+    # asyncpg prepares a statement longer than 15 KB again for every batch
+    assert len(upsert_statement(VALUES_ROWS)) < 15 * 1024
 
 
 async def test_the_writer_gets_a_new_connection_when_its_own_is_cut(
