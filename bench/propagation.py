@@ -1,7 +1,8 @@
 """How long a binding written through one node takes to reach another node.
 
 Nodes share bindings through PostgreSQL: the registrar's write is group-committed, a trigger
-sends NOTIFY `"<node> <line>"`, and every other node reads that line's bindings again
+sends NOTIFY `"<node> <line>,<line>,..."` for each statement, and every other node reads those
+lines' bindings again
 (`Softswitch._binding_changed`). A phone registered through one node can be called through
 another once that read is done.
 
@@ -43,11 +44,15 @@ class Reader:
         self._task: asyncio.Task[None] | None = None
 
     def changed(self, payload: str) -> None:
-        writer, _, line = payload.rpartition(" ")
-        if writer == "reader" or line not in self.started:
+        writer, _, lines = payload.rpartition(" ")
+        if writer == "reader":
             return
-        self.heard.setdefault(line, time.perf_counter())
-        self._to_read.add(line)
+        for line in lines.split(","):
+            if line in self.started:
+                self.heard.setdefault(line, time.perf_counter())
+                self._to_read.add(line)
+        if not self._to_read:
+            return
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._read())
 

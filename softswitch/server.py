@@ -369,12 +369,12 @@ class Softswitch:
         self._reload_soon()
 
     def _binding_changed(self, payload: str) -> None:
-        """Another node wrote a line's bindings (NOTIFY "<node> <line>"): read them again.
-        While a read is under way, the lines changed meanwhile gather for the next one."""
-        writer, _, line = payload.rpartition(" ")
+        """Another node wrote lines' bindings (NOTIFY "<node> <line>,<line>,..."): read them
+        again. While a read is under way, the lines changed meanwhile gather for the next one."""
+        writer, _, lines = payload.rpartition(" ")
         if writer == self.settings.node:
             return  # our own: the registrar has them already
-        self._lines_to_read.add(line)
+        self._lines_to_read.update(lines.split(","))
         if self._binding_reader is None or self._binding_reader.done():
             self._binding_reader = asyncio.get_running_loop().create_task(self._read_bindings())
 

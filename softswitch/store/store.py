@@ -361,10 +361,12 @@ class Store:
         await self._listen(LINES_CHANNEL, callback, on_resync)
 
     async def listen_bindings(self, callback: Callback, *, on_resync: Resync | None = None) -> None:
-        """Call `callback("<node> <line>")` for each binding added, refreshed or removed, by
-        any process: `<node>` is the node that wrote it (`Store.open`), empty for a writer
-        that is not a node. Delivery as for `listen_lines`. The connection also holds the
-        node's presence lock for as long as it lives (`hand_over_held_calls`)."""
+        """Call `callback("<node> <line>,<line>,...")` for each statement, of any process,
+        that added, refreshed or removed bindings, with the lines whose bindings it changed
+        (in more than one call when they are many): `<node>` is the node that wrote them
+        (`Store.open`), empty for a writer that is not a node. Delivery as for
+        `listen_lines`. The connection also holds the node's presence lock for as long as it
+        lives (`hand_over_held_calls`)."""
         node = self.node
         announce = None if node is None else partial(queue_calls.announce_node, node=node)
         await self._listen(BINDINGS_CHANNEL, callback, on_resync, announce)

@@ -568,3 +568,39 @@ async def test_line_changes_are_heard_in_order_and_after_a_lost_connection(
         assert await asyncio.wait_for(heard.get(), 5) == "3103"
     finally:
         await other.close()
+
+
+async def test_a_statement_s_binding_changes_are_heard_together(
+    store: Store, fresh_database_url: str
+) -> None:
+    """One notification per statement, "<node> <line>,<line>,...", each line once, split so
+    that none reaches pg_notify's 8000 bytes: here a node name of 7,950 bytes leaves room for
+    a few lines in each."""
+    lines = await network(store, 40)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await store.listen_bindings(heard.put_nowait)
+    node = "node " + "n" * 7945
+    writer = await Store.open(fresh_database_url, node=node)
+    try:
+        before = writer.writer_stats
+        await asyncio.gather(
+            *(writer.write_bindings(line, [binding(line, f"sip:{line}@h")], []) for line in lines),
+            writer.write_bindings(lines[0], [binding(lines[0], "sip:second@h")], []),
+        )
+        assert writer.writer_stats.transactions - before.transactions == 1
+        payloads = [await asyncio.wait_for(heard.get(), 5)]
+        while sum(p.count(",") + 1 for p in payloads) < len(lines):
+            payloads.append(await asyncio.wait_for(heard.get(), 5))
+        assert len(payloads) > 1
+        assert all(len(p.encode()) < 8000 for p in payloads)
+        named = [p.rpartition(" ") for p in payloads]
+        assert {writer for writer, _, _ in named} == {node}
+        assert sorted(line for _, _, some in named for line in some.split(",")) == lines
+
+        await writer.write_bindings(lines[1], [], [f"sip:{lines[1]}@h"])  # a delete
+        assert await asyncio.wait_for(heard.get(), 5) == f"{node} {lines[1]}"
+        await writer.write_bindings(lines[2], [binding(lines[2], f"sip:{lines[2]}@h")], [])
+        assert await asyncio.wait_for(heard.get(), 5) == f"{node} {lines[2]}"  # an update
+        assert heard.empty()
+    finally:
+        await writer.close()
