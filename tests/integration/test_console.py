@@ -2,12 +2,14 @@
 real aiohttp application and a real queue service on PostgreSQL. The SIP side is replaced by
 actions that record what they were asked.
 
-The last test saves a screenshot of the console with calls waiting to docs/console.png.
+The last test takes a screenshot of the console with calls waiting; with
+SOFTSWITCH_CONSOLE_SCREENSHOT=docs/console.png it renews the README's picture.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -324,7 +326,7 @@ async def test_logout(browser: Browser, console: RunningConsole) -> None:
 
 
 async def test_screenshot_of_the_console_with_calls_waiting(
-    browser: Browser, console: RunningConsole
+    browser: Browser, console: RunningConsole, tmp_path: Path
 ) -> None:
     now = time.time()
     page = await signed_in(browser, console, "alice")
@@ -368,6 +370,8 @@ async def test_screenshot_of_the_console_with_calls_waiting(
     await page.locator("#queue-body tr").nth(1).click()
     assert in_hand.id in [a[1] for a in console.actions.asked]
 
-    (ROOT / "docs").mkdir(exist_ok=True)
-    await page.screenshot(path=str(ROOT / "docs" / "console.png"))
+    wanted = os.environ.get("SOFTSWITCH_CONSOLE_SCREENSHOT")
+    path = ROOT / wanted if wanted else tmp_path / "console.png"
+    await page.screenshot(path=str(path))
     await page.context.close()
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
