@@ -214,6 +214,7 @@ async def test_db_migrate(cli: Cli) -> None:
         "applied 0009_held_legs",
         "applied 0010_refusals",
         "applied 0011_binding_notifications",
+        "applied 0012_binding_notifications_per_statement",
     ]
     code, out, err = await cli("db", "migrate")
     assert (code, out, err) == (0, "database is up to date\n", "")
