@@ -117,11 +117,13 @@ _UPSERT_UNNEST = (
 VALUES_ROWS = 32
 
 
-@functools.lru_cache(maxsize=VALUES_ROWS)
 def upsert_statement(rows: int) -> str:
     """The upsert of a batch of `rows` rows (`upsert_arguments` gives its arguments)."""
-    if rows > VALUES_ROWS:
-        return _UPSERT_UNNEST
+    return _UPSERT_UNNEST if rows > VALUES_ROWS else _upsert_values(rows)
+
+
+@functools.lru_cache(maxsize=VALUES_ROWS)
+def _upsert_values(rows: int) -> str:
     width = len(_UPSERT_COLUMNS)
     values = ",\n    ".join(
         "("
