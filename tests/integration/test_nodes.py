@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import asyncpg
 import pytest
 
 from softswitch.server import Softswitch
-from softswitch.store import listener
+from softswitch.store import Binding, listener
 
 from .calling import dial, free_udp_port, registered, serve_process, wait_until
 from .conftest import provision, switch_settings
@@ -64,6 +65,39 @@ async def test_a_phone_registered_through_one_node_is_called_through_the_other(
     assert ended["code"] == 480, ended
     assert carol.sip_messages("rx", method="INVITE") == []
     assert switch.location.bindings("5551003")  # known, but not reachable from here
+
+
+async def test_lines_whose_bindings_one_statement_wrote_all_reach_the_other_node(
+    switch: Softswitch, second: Softswitch
+) -> None:
+    """Node b's group commit writes several lines' bindings in one statement; node a hears
+    them in one notification that names every line, and reads each."""
+    lines = ("5551001", "5551002", "5551003")
+    now = time.time()
+    before = second.store.writer_stats
+    await asyncio.gather(
+        *(second.store.write_bindings(line, [remote_binding(line, now)], []) for line in lines)
+    )
+    assert second.store.writer_stats.transactions - before.transactions == 1
+    await wait_until(lambda: all(switch.location.bindings(line, now) for line in lines), 10)
+    assert [switch.location.bindings(line, now)[0].source_host for line in lines] == [
+        "192.0.2.7"
+    ] * 3
+
+
+def remote_binding(line: str, now: float) -> Binding:
+    return Binding(
+        line_number=line,
+        contact=f"sip:{line}@192.0.2.7:5070",
+        expires_at=now + 600,
+        call_id=f"reg-{line}",
+        cseq=1,
+        source_transport="udp",
+        source_host="192.0.2.7",
+        source_port=5070,
+        local_port=5060,
+        node="node-b",
+    )
 
 
 # The advisory lock a running node holds (softswitch/store/queue_calls.py), as pg_locks shows it.
