@@ -23,7 +23,7 @@ import json
 import time
 from typing import Any
 
-from softswitch.store import Store
+from softswitch.store import Store, binding_notice
 
 from .database import fresh_database
 from .provision import add_lines, line_numbers, sample_binding
@@ -44,10 +44,10 @@ class Reader:
         self._task: asyncio.Task[None] | None = None
 
     def changed(self, payload: str) -> None:
-        writer, _, lines = payload.rpartition(" ")
+        writer, lines = binding_notice(payload)
         if writer == "reader":
             return
-        for line in lines.split(","):
+        for line in lines:
             if line in self.started:
                 self.heard.setdefault(line, time.perf_counter())
                 self._to_read.add(line)

@@ -43,7 +43,7 @@ from .routing import DialplanError, Router, load_dialplan
 from .sip import Request, Response, SipError, SipURI, make_response
 from .sip.digest import DigestAuthenticator
 from .sip.peek import NewRequest
-from .store import Binding, Line, Store, StoreError, redact_url
+from .store import Binding, Line, Store, StoreError, binding_notice, redact_url
 from .switchboard import ConsoleActions, Switchboard
 from .transaction import Output, ServerTransaction, UnmatchedAck, branch
 from .transport import Peer
@@ -371,10 +371,10 @@ class Softswitch:
     def _binding_changed(self, payload: str) -> None:
         """Another node wrote lines' bindings (NOTIFY "<node> <line>,<line>,..."): read them
         again. While a read is under way, the lines changed meanwhile gather for the next one."""
-        writer, _, lines = payload.rpartition(" ")
+        writer, lines = binding_notice(payload)
         if writer == self.settings.node:
             return  # our own: the registrar has them already
-        self._lines_to_read.update(lines.split(","))
+        self._lines_to_read.update(lines)
         if self._binding_reader is None or self._binding_reader.done():
             self._binding_reader = asyncio.get_running_loop().create_task(self._read_bindings())
 

@@ -24,6 +24,7 @@ from .errors import (
     UnknownLineError,
     UnknownOperatorError,
 )
+from .listener import binding_notice
 from .migrate import Migration, apply_migrations, discover_migrations
 from .models import (
     DISPOSITIONS,
@@ -91,6 +92,7 @@ __all__ = [
     "UnknownOperatorError",
     "WriterStats",
     "apply_migrations",
+    "binding_notice",
     "discover_migrations",
     "redact_url",
     "shared_float",

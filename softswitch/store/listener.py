@@ -29,6 +29,7 @@ __all__ = [
     "LINES_CHANNEL",
     "QUEUE_CHANNEL",
     "Listener",
+    "binding_notice",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,16 @@ DIALPLAN_CHANNEL = "softswitch_dialplan"
 QUEUE_CHANNEL = "softswitch_queue"
 
 Callback = Callable[[str], Awaitable[None] | None]
+
+
+def binding_notice(payload: str) -> tuple[str, list[str]]:
+    """The node that wrote and the lines it changed, from a payload of BINDINGS_CHANNEL
+    ("<node> <line>,<line>,...", migration 0012): a node's name may hold spaces, a line number
+    holds neither spaces nor commas."""
+    writer, _, lines = payload.rpartition(" ")
+    return writer, lines.split(",")
+
+
 Resync = Callable[[], Awaitable[None] | None]
 OnConnect = Callable[[asyncpg.Connection], Awaitable[None]]
 

@@ -25,6 +25,7 @@ from softswitch.store import (
     UnknownExchangeError,
     UnknownLineError,
     apply_migrations,
+    binding_notice,
     discover_migrations,
 )
 from softswitch.store.writer import VALUES_ROWS, upsert_statement
@@ -593,9 +594,9 @@ async def test_a_statement_s_binding_changes_are_heard_together(
             payloads.append(await asyncio.wait_for(heard.get(), 5))
         assert len(payloads) > 1
         assert all(len(p.encode()) < 8000 for p in payloads)
-        named = [p.rpartition(" ") for p in payloads]
-        assert {writer for writer, _, _ in named} == {node}
-        assert sorted(line for _, _, some in named for line in some.split(",")) == lines
+        named = [binding_notice(p) for p in payloads]
+        assert {writer for writer, _ in named} == {node}
+        assert sorted(line for _, some in named for line in some) == lines
 
         await writer.write_bindings(lines[1], [], [f"sip:{lines[1]}@h"])  # a delete
         assert await asyncio.wait_for(heard.get(), 5) == f"{node} {lines[1]}"
